@@ -1,0 +1,25 @@
+//! # cartkin
+//!
+//! Cellular kinetics (PK) and pharmacodynamics (PD) of CAR-T cell therapies.
+//!
+//! The crate is organised along the path of an analysis:
+//!
+//! | module | role |
+//! |---|---|
+//! | [`data`] | long-format CSV in and out, validation, the domain types `Dataset`, `Subject`, `Observation`, `Dose` |
+//! | [`model`] | model files (an editable text format), the expression language, the built-in library |
+//! | [`solve`] | ODE integration (explicit and stiff), stops at doses and declared discontinuities |
+//! | [`estimate`] | likelihood with Beal M3 censoring, individual and population estimation |
+//! | [`nca`] | non-compartmental analysis and B-cell / immunoglobulin endpoints |
+//! | [`simulate`] | virtual populations, dose levels and trial scenarios |
+//! | [`report`] | output directories, atomic file writes, tables and plots |
+//! | [`cli`] | the `cartkin` command line, one file per subcommand |
+
+pub mod cli;
+pub mod data;
+pub mod estimate;
+pub mod model;
+pub mod nca;
+pub mod report;
+pub mod simulate;
+pub mod solve;

@@ -1,0 +1,2 @@
+//! Models: the editable model-file format, the expression language and the built-in
+//! CAR-T model library (SPEC §3, REFERENCES §2 and §4).

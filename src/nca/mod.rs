@@ -1,0 +1,1 @@
+//! nca (in progress).

@@ -1,0 +1,164 @@
+//! Output directories and atomic writes.
+//!
+//! Policy (SPEC §4): an existing output directory that already holds files is refused
+//! unless `--force`; every file is first written to `.<name>.tmp-<pid>` in the same
+//! directory and then renamed, so a reader never sees half a file and an interrupted
+//! run leaves the previous file intact.
+
+use std::fs;
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+
+use sha2::{Digest, Sha256};
+
+/// Errors of the output layer.
+#[derive(Debug, thiserror::Error)]
+pub enum OutputError {
+    /// The directory exists and is not empty, and `--force` was not given.
+    #[error("output directory {dir} already exists and is not empty; use --force to overwrite its files, or choose another --out")]
+    Exists {
+        /// The directory.
+        dir: PathBuf,
+    },
+    /// The path exists but is not a directory.
+    #[error("output path {dir} exists and is not a directory")]
+    NotADirectory {
+        /// The path.
+        dir: PathBuf,
+    },
+    /// An I/O failure while creating or writing.
+    #[error("cannot write {path}: {source}")]
+    Io {
+        /// The file or directory.
+        path: PathBuf,
+        /// The cause.
+        source: io::Error,
+    },
+}
+
+/// A directory that receives a command's results.
+#[derive(Debug, Clone)]
+pub struct OutputDir {
+    dir: PathBuf,
+}
+
+impl OutputDir {
+    /// Prepare `dir` for writing: create it (with parents) if missing; refuse an existing
+    /// non-empty directory unless `force`.
+    pub fn prepare(dir: &Path, force: bool) -> Result<Self, OutputError> {
+        if dir.exists() {
+            if !dir.is_dir() {
+                return Err(OutputError::NotADirectory { dir: dir.into() });
+            }
+            let non_empty = fs::read_dir(dir)
+                .map_err(|source| OutputError::Io {
+                    path: dir.into(),
+                    source,
+                })?
+                .next()
+                .is_some();
+            if non_empty && !force {
+                return Err(OutputError::Exists { dir: dir.into() });
+            }
+        } else {
+            fs::create_dir_all(dir).map_err(|source| OutputError::Io {
+                path: dir.into(),
+                source,
+            })?;
+        }
+        Ok(OutputDir { dir: dir.into() })
+    }
+
+    /// The directory.
+    pub fn path(&self) -> &Path {
+        &self.dir
+    }
+
+    /// Path of a file inside the directory.
+    pub fn file(&self, name: &str) -> PathBuf {
+        self.dir.join(name)
+    }
+
+    /// Write `bytes` to `name` atomically.
+    pub fn write(&self, name: &str, bytes: &[u8]) -> Result<PathBuf, OutputError> {
+        let target = self.file(name);
+        write_atomic(&target, bytes)?;
+        Ok(target)
+    }
+
+    /// Write a file produced by `fill` atomically: `fill` writes into a buffer.
+    pub fn write_with<F>(&self, name: &str, fill: F) -> Result<PathBuf, OutputError>
+    where
+        F: FnOnce(&mut Vec<u8>) -> io::Result<()>,
+    {
+        let mut buf = Vec::new();
+        fill(&mut buf).map_err(|source| OutputError::Io {
+            path: self.file(name),
+            source,
+        })?;
+        self.write(name, &buf)
+    }
+}
+
+/// Write `bytes` to `target` through a temporary file in the same directory and a rename.
+pub fn write_atomic(target: &Path, bytes: &[u8]) -> Result<(), OutputError> {
+    let io_err = |source| OutputError::Io {
+        path: target.into(),
+        source,
+    };
+    let dir = target.parent().unwrap_or_else(|| Path::new("."));
+    let name = target
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
+    let result = (|| {
+        let mut f = fs::File::create(&tmp)?;
+        f.write_all(bytes)?;
+        f.sync_all()?;
+        fs::rename(&tmp, target)
+    })();
+    if result.is_err() {
+        let _ = fs::remove_file(&tmp);
+    }
+    result.map_err(io_err)
+}
+
+/// SHA-256 of a byte string, lower-case hex.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    let digest = Sha256::digest(bytes);
+    digest.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// SHA-256 of a file's contents, lower-case hex.
+pub fn sha256_file(path: &Path) -> io::Result<String> {
+    Ok(sha256_hex(&fs::read(path)?))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sha256_of_abc_matches_fips_180_2_example() {
+        // FIPS 180-2, Appendix B.1: SHA-256("abc").
+        assert_eq!(
+            sha256_hex(b"abc"),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
+    }
+
+    #[test]
+    fn existing_non_empty_directory_needs_force() {
+        let tmp = tempfile::tempdir().unwrap();
+        let out = OutputDir::prepare(tmp.path(), false).unwrap();
+        out.write("a.csv", b"x\n1\n").unwrap();
+        let err = OutputDir::prepare(tmp.path(), false).unwrap_err();
+        assert!(err.to_string().contains("--force"), "{err}");
+        let again = OutputDir::prepare(tmp.path(), true).unwrap();
+        again.write("a.csv", b"x\n2\n").unwrap();
+        assert_eq!(fs::read(tmp.path().join("a.csv")).unwrap(), b"x\n2\n");
+        // no temporary file is left behind
+        assert_eq!(fs::read_dir(tmp.path()).unwrap().count(), 1);
+    }
+}
