@@ -25,6 +25,7 @@ pub(crate) fn assemble(file: &Path, table: RawTable) -> Result<Loaded, DataError
         columns,
         rows,
         mut issues,
+        failed_ids,
     } = table;
     let headers: Vec<(String, String)> = columns
         .covariates
@@ -129,7 +130,7 @@ pub(crate) fn assemble(file: &Path, table: RawTable) -> Result<Loaded, DataError
                 ));
             }
         }
-        if observations.is_empty() && !group.is_empty() {
+        if observations.is_empty() && !group.is_empty() && !failed_ids.contains(id.as_str()) {
             issues.push(Issue::error(
                 file,
                 first_line,

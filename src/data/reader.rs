@@ -15,7 +15,7 @@
 //!
 //! Problems are collected, not raised one at a time: the caller sees every one.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::io::Read;
 use std::path::Path;
 
@@ -169,6 +169,8 @@ pub(crate) struct RawTable {
     pub columns: ColumnMap,
     pub rows: Vec<Row>,
     pub issues: Vec<Issue>,
+    /// Subjects with at least one row that could not be read (already reported).
+    pub failed_ids: HashSet<String>,
 }
 
 /// Read the rows of a CSV source. Returns `Err` only for I/O failures and for a header
@@ -220,6 +222,7 @@ pub(crate) fn read_table<R: Read>(
         issues: Vec::new(),
         unknown_analytes: BTreeMap::new(),
         default_map_used: None,
+        failed_ids: HashSet::new(),
     };
     let mut rows = Vec::new();
     for record in records {
@@ -229,7 +232,8 @@ pub(crate) fn read_table<R: Read>(
             rows.push(row);
         }
     }
-    let mut issues = ctx.issues;
+    let failed_ids = std::mem::take(&mut ctx.failed_ids);
+    let mut issues = std::mem::take(&mut ctx.issues);
     for (analyte, (line, count)) in ctx.unknown_analytes {
         issues.push(Issue::warning(
             file,
@@ -259,6 +263,7 @@ pub(crate) fn read_table<R: Read>(
         columns,
         rows,
         issues,
+        failed_ids,
     })
 }
 
@@ -280,6 +285,8 @@ struct RowReader<'a> {
     unknown_analytes: BTreeMap<Analyte, (usize, usize)>,
     /// First line where a numeric DVID was read with the default mapping.
     default_map_used: Option<usize>,
+    /// Subjects with at least one row that could not be read.
+    failed_ids: HashSet<String>,
 }
 
 /// The text fields of one row, with the line for messages.
@@ -361,7 +368,15 @@ impl RowReader<'_> {
     fn read_row(&mut self, line: usize, record: &csv::ByteRecord) -> Option<Row> {
         let n = self.columns.headers.len();
         if record.len() != n {
-            let text = String::from_utf8_lossy(&record.as_slice().to_vec()).into_owned();
+            let text = record
+                .iter()
+                .map(|b| String::from_utf8_lossy(b).into_owned())
+                .collect::<Vec<_>>()
+                .join(",");
+            if let Some(id) = self.columns.index(Role::Id).and_then(|i| record.get(i)) {
+                self.failed_ids
+                    .insert(String::from_utf8_lossy(id).trim().to_string());
+            }
             self.error(
                 line,
                 "",
@@ -389,6 +404,11 @@ impl RowReader<'_> {
         }
         let f = Fields { line, values };
         let row = self.interpret(&f);
+        if row.is_none() || !ok {
+            if let Some(id) = self.field(&f, Role::Id) {
+                self.failed_ids.insert(id.to_string());
+            }
+        }
         if ok {
             row
         } else {
