@@ -372,3 +372,19 @@ fn missing_file_and_bad_dvid_map_are_input_errors() {
     assert!(String::from_utf8_lossy(&out.stderr)
         .contains("--dvid-map: '1:transgene': expected CODE=ANALYTE"));
 }
+
+#[test]
+fn line_numbers_count_blank_comment_and_crlf_lines() {
+    // line 1 comment, 2 blank, 3 header, 4 record, 5 blank (CRLF), 6 comment, 7 record
+    refused(
+        "# exported 2026-11-23\n\nID,TIME,DV,DVID,DOSE\r\n1,1,5,b_cells,5e7\r\n\r\n# visit 2\n1,2,x,b_cells,5e7\r\n",
+        &[],
+        &["data.csv:7: column DV: value 'x': expected a number"],
+    );
+    // a quoted field spanning lines: the record is reported at its first line, escaped
+    refused(
+        "ID,TIME,DV,DVID\n\"1,0\n1\",1,5\n",
+        &[],
+        &["data.csv:2: value '1,0\\n1,1,5': expected 4 comma-separated fields as in the header (found 3)"],
+    );
+}

@@ -180,11 +180,50 @@ pub(crate) fn read_table<R: Read>(
     file: &Path,
     options: &ReadOptions,
 ) -> Result<RawTable, DataError> {
+    let mut bytes = Vec::new();
+    let mut source = source;
+    source
+        .read_to_end(&mut bytes)
+        .map_err(|source| DataError::Io {
+            file: file.to_path_buf(),
+            source,
+        })?;
+    // Line of a record: the csv crate's positions do not count blank and comment lines
+    // and may point at the end of the previous record, so skip line ends and comment
+    // lines from there and count the newlines before the record's first byte.
+    let newlines: Vec<usize> = bytes
+        .iter()
+        .enumerate()
+        .filter(|(_, b)| **b == b'\n')
+        .map(|(i, _)| i)
+        .collect();
+    let line_of = |pos: Option<&csv::Position>| -> usize {
+        pos.map_or(0, |p| {
+            let mut i = usize::try_from(p.byte())
+                .unwrap_or(usize::MAX)
+                .min(bytes.len());
+            loop {
+                while i < bytes.len() && (bytes[i] == b'\r' || bytes[i] == b'\n') {
+                    i += 1;
+                }
+                let line_start = i == 0 || bytes[i - 1] == b'\n';
+                if i < bytes.len() && bytes[i] == b'#' && line_start {
+                    i = bytes[i..]
+                        .iter()
+                        .position(|b| *b == b'\n')
+                        .map_or(bytes.len(), |k| i + k + 1);
+                    continue;
+                }
+                break;
+            }
+            newlines.partition_point(|&nl| nl < i) + 1
+        })
+    };
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(false)
         .flexible(true)
         .comment(Some(b'#'))
-        .from_reader(source);
+        .from_reader(bytes.as_slice());
     let mut records = reader.byte_records();
     let io_error = |e: csv::Error| DataError::Io {
         file: file.to_path_buf(),
@@ -205,7 +244,7 @@ pub(crate) fn read_table<R: Read>(
         }
         Some(r) => r.map_err(io_error)?,
     };
-    let header_line = header.position().map_or(1, |p| p.line() as usize);
+    let header_line = line_of(header.position());
     let names: Vec<String> = header
         .iter()
         .map(|b| String::from_utf8_lossy(b).into_owned())
@@ -227,7 +266,7 @@ pub(crate) fn read_table<R: Read>(
     let mut rows = Vec::new();
     for record in records {
         let record = record.map_err(io_error)?;
-        let line = record.position().map_or(0, |p| p.line() as usize);
+        let line = line_of(record.position());
         if let Some(row) = ctx.read_row(line, &record) {
             rows.push(row);
         }
@@ -403,17 +442,13 @@ impl RowReader<'_> {
             }
         }
         let f = Fields { line, values };
-        let row = self.interpret(&f);
-        if row.is_none() || !ok {
+        let row = if ok { self.interpret(&f) } else { None };
+        if row.is_none() {
             if let Some(id) = self.field(&f, Role::Id) {
                 self.failed_ids.insert(id.to_string());
             }
         }
-        if ok {
-            row
-        } else {
-            None
-        }
+        row
     }
 
     fn interpret(&mut self, f: &Fields<'_>) -> Option<Row> {
