@@ -147,7 +147,6 @@ impl ValidNcaSettings {
     }
 }
 
-
 fn invalid(name: &'static str, value: String, expected: &'static str) -> NcaError {
     NcaError::InvalidSetting {
         name,
@@ -233,7 +232,6 @@ impl ValidBcellSettings {
         &self.0
     }
 }
-
 
 impl BcellSettings {
     /// Check the thresholds: finite, > 0, aplasia ≤ recovery.
