@@ -1,12 +1,33 @@
-//! `cartkin check` (being built).
+//! `cartkin check DATA.csv`: validate a dataset in the long CSV format (SPEC §2) and
+//! print a summary with every warning. A dataset that cannot be used is refused (exit 1)
+//! with every error listed, each naming file, line, column, value and what was expected.
+
+use std::path::PathBuf;
 
 use super::CliError;
+use crate::data::{read_csv_with, DvidMap, ReadOptions, Summary};
 
 /// Arguments of `cartkin check`.
 #[derive(Debug, clap::Args)]
-pub struct CheckArgs {}
+pub struct CheckArgs {
+    /// The dataset (long CSV: ID, TIME, DV, DVID, ...; see data/README.md).
+    pub data: PathBuf,
+    /// Analytes of numeric DVID codes, e.g. `1=transgene,2=b_cells`. Without it, code k is
+    /// the k-th standard analyte (1 transgene, 2 cart_cells, 3 b_cells, ..., 8 igg, ...).
+    #[arg(long, value_name = "CODE=ANALYTE,...")]
+    pub dvid_map: Option<String>,
+}
 
 /// Run `cartkin check`.
-pub fn run(_args: CheckArgs) -> Result<(), CliError> {
-    Err(CliError::Input("`cartkin check` is not available in this build yet".into()))
+pub fn run(args: CheckArgs) -> Result<(), CliError> {
+    let dvid_map = match &args.dvid_map {
+        Some(text) => {
+            DvidMap::parse(text).map_err(|e| CliError::Input(format!("--dvid-map: {e}")))?
+        }
+        None => DvidMap::Default,
+    };
+    let loaded = read_csv_with(&args.data, &ReadOptions { dvid_map })
+        .map_err(|e| CliError::Input(e.to_string()))?;
+    print!("{}", Summary::of(&loaded));
+    Ok(())
 }

@@ -168,7 +168,11 @@ impl Subject {
 
     /// The analytes this subject has observations of, sorted.
     pub fn analytes(&self) -> Vec<Analyte> {
-        let mut v: Vec<Analyte> = self.observations.iter().map(|o| o.analyte.clone()).collect();
+        let mut v: Vec<Analyte> = self
+            .observations
+            .iter()
+            .map(|o| o.analyte.clone())
+            .collect();
         v.sort();
         v.dedup();
         v
