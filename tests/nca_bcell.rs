@@ -36,20 +36,20 @@ fn default_settings() -> ValidBcellSettings {
 #[test]
 fn bcell_baseline_nadir_aplasia_recovery_by_hand() {
     let e = bcell_endpoints(&bcells(), Some(&naive()), &default_settings());
-    // baseline: last sample at t ≤ 0 → 180 at day 0
-    assert_eq!(e.depletion.baseline, Some(180.0));
-    assert_eq!(e.depletion.baseline_time, Some(0.0));
-    // nadir: post-dose levels 20, <1 (limit 1), 0.5, 0.8, 3, … → 0.5 at day 14, measured
+    // baseline: last sample at t < 0 → 200 at day −7 (day 0 is after the infusion)
+    assert_eq!(e.depletion.baseline, Some(200.0));
+    assert_eq!(e.depletion.baseline_time, Some(-7.0));
+    // nadir: post-dose levels 180, 20, <1 (limit 1), 0.5, 0.8, 3, … → 0.5 at day 14, measured
     assert_eq!(e.depletion.nadir, Some(0.5));
     assert_eq!(e.depletion.nadir_time, Some(14.0));
     assert!(!e.depletion.nadir_censored);
-    // 100·0.5/180
+    // 100·0.5/200
     assert_relative_eq!(
         e.depletion.nadir_pct_baseline.unwrap(),
-        100.0 * 0.5 / 180.0,
+        100.0 * 0.5 / 200.0,
         max_relative = 1e-12
     );
-    // aplasia (< 1): day 4 = 20 no; day 7 BLQ with limit 1 ≤ 1 → certainly below → onset 7
+    // aplasia (< 1): day 0 = 180, day 4 = 20 no; day 7 BLQ with limit 1 ≤ 1 → certainly below → onset 7
     assert_eq!(e.time_to_aplasia, Some(7.0));
     // end of aplasia: first later sample ≥ 1: 0.5 no, 0.8 no, day 60 = 3 → 60 − 7 = 53
     assert_eq!(e.aplasia_duration, Some(53.0));
@@ -142,6 +142,19 @@ fn blq_limit_above_the_threshold_decides_nothing() {
     assert_eq!(e.depletion.nadir, Some(0.5));
     assert_eq!(e.depletion.nadir_time, Some(21.0));
     assert!(e.depletion.nadir_censored);
+}
+
+#[test]
+fn day_0_sample_is_the_baseline_only_without_an_earlier_one() {
+    // samples at 0, 7, 14: baseline = the day-0 value 150 (flagged), nadir among 7, 14
+    let p = Profile::from_values(&[0.0, 7.0, 14.0], &[150.0, 0.5, 30.0]).unwrap();
+    let e = bcell_endpoints(&p, None, &default_settings());
+    assert_eq!(e.depletion.baseline, Some(150.0));
+    assert!(e.flags.contains(&BcellFlag::BaselineAtDay0));
+    assert_eq!(
+        (e.depletion.nadir, e.time_to_aplasia),
+        (Some(0.5), Some(7.0))
+    );
 }
 
 #[test]

@@ -1,9 +1,11 @@
 //! B-cell and immunoglobulin endpoints after CD19/CD20/BCMA CAR-T: baseline, nadir,
 //! aplasia, recovery, naive fraction at recovery, nadir as % of baseline.
 //!
-//! Definitions (times in days since infusion; samples at t ≤ 0 are pre-dose):
-//! - baseline: the last pre-dose sample (t ≤ 0);
-//! - nadir: the lowest post-dose (t > 0) value and its first time; a BLQ sample counts
+//! Definitions (times in days since infusion at t = 0):
+//! - baseline: the last pre-dose sample (t < 0); without one, the sample at t = 0 (a
+//!   pre-infusion draw on the day of infusion, flagged `baseline_at_day_0`);
+//! - post-dose samples: t ≥ 0, except a day-0 sample used as baseline;
+//! - nadir: the lowest post-dose value and its first time; a BLQ sample counts
 //!   at its limit and is lower than a measured value equal to that limit
 //!   (`nadir_censored` says the nadir is an upper bound);
 //! - nadir % baseline = 100·nadir/baseline (quantified baseline > 0 only);
@@ -55,6 +57,8 @@ pub struct DepletionEndpoints {
 pub enum BcellFlag {
     /// No pre-dose sample.
     NoBaseline,
+    /// No sample before t = 0: the day-0 sample is the baseline.
+    BaselineAtDay0,
     /// No post-dose sample.
     NoPostDoseSamples,
     /// Never below the aplasia threshold.
@@ -75,6 +79,7 @@ impl fmt::Display for BcellFlag {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
             BcellFlag::NoBaseline => "no_baseline",
+            BcellFlag::BaselineAtDay0 => "baseline_at_day_0",
             BcellFlag::NoPostDoseSamples => "no_post_dose_samples",
             BcellFlag::NoAplasia => "no_aplasia",
             BcellFlag::AplasiaOngoing => "aplasia_ongoing",
@@ -135,12 +140,24 @@ fn at_or_above(s: &Sample, thr: f64) -> Option<bool> {
     }
 }
 
+/// The baseline sample (if any) and the post-dose samples of `profile`.
+fn split_baseline(profile: &Profile) -> (Option<&Sample>, &[Sample]) {
+    let samples = profile.samples();
+    let first_post = samples.partition_point(|s| s.time < 0.0);
+    match samples[..first_post].last() {
+        Some(b) => (Some(b), &samples[first_post..]),
+        None => match samples.first() {
+            Some(s0) if s0.time == 0.0 => (Some(s0), &samples[1..]),
+            _ => (None, samples),
+        },
+    }
+}
+
 /// Baseline, nadir and nadir % baseline of a profile (B cells, IgG, IgM, IgA, …).
 pub fn depletion_endpoints(profile: &Profile) -> DepletionEndpoints {
-    let split = profile.samples().partition_point(|s| s.time <= 0.0);
-    let (pre, post) = profile.samples().split_at(split);
+    let (baseline, post) = split_baseline(profile);
     let mut out = DepletionEndpoints::default();
-    if let Some(b) = pre.last() {
+    if let Some(b) = baseline {
         out.baseline = Some(level(b));
         out.baseline_time = Some(b.time);
         out.baseline_censored = b.censored;
@@ -184,11 +201,12 @@ pub fn bcell_endpoints(
         depletion: depletion_endpoints(bcells),
         ..Default::default()
     };
-    if out.depletion.baseline.is_none() {
-        out.flags.push(BcellFlag::NoBaseline);
+    match out.depletion.baseline_time {
+        None => out.flags.push(BcellFlag::NoBaseline),
+        Some(t) if t == 0.0 => out.flags.push(BcellFlag::BaselineAtDay0),
+        Some(_) => {}
     }
-    let split = bcells.samples().partition_point(|x| x.time <= 0.0);
-    let post = &bcells.samples()[split..];
+    let (_, post) = split_baseline(bcells);
     if post.is_empty() {
         out.flags.push(BcellFlag::NoPostDoseSamples);
         return out;
