@@ -22,6 +22,7 @@
 //! 3. An interval containing the kink at Tmax: both the true area and the trapezoid lie
 //!    between h·min(c₁, c₂) and h·Cmax, so |error| ≤ h·(Cmax − min(c₁, c₂)). When Tmax is
 //!    a sample time there is no such interval.
+//!
 //! The test asserts rise error + [0, fall bound] ± kink bound around the analytic value.
 
 use cartkin::nca::{analyse, AucMethod, NcaSettings, PartialStatus, Profile};

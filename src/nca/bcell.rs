@@ -203,8 +203,11 @@ pub fn bcell_endpoints(
     };
     match out.depletion.baseline_time {
         None => out.flags.push(BcellFlag::NoBaseline),
-        Some(t) if t == 0.0 => out.flags.push(BcellFlag::BaselineAtDay0),
-        Some(_) => {}
+        Some(t) => {
+            if t >= 0.0 {
+                out.flags.push(BcellFlag::BaselineAtDay0);
+            }
+        }
     }
     let (_, post) = split_baseline(bcells);
     if post.is_empty() {

@@ -27,6 +27,7 @@
 //! | [`analysis`] | [`analyse`]: Cmax, Tmax, AUClast, AUC0–x, λz, AUCinf, persistence |
 //! | [`bcell`] | [`bcell_endpoints`], [`depletion_endpoints`]: baseline, nadir, aplasia, recovery |
 //! | [`summary`] | [`summarise`]: n, geometric mean and CV%, mean, SD, median, range |
+//! | [`dataset`] | a whole [`crate::data::Dataset`]: one row per subject × analyte, summaries by dose level |
 //!
 //! References: PKNCA (Denney W.S., Duvvuri S., Buckeridge C., J Pharmacokinet
 //! Pharmacodyn 42:S65, 2015); Gabrielsson J., Weiner D., Pharmacokinetic and
@@ -36,6 +37,7 @@ pub mod analysis;
 pub mod auc;
 pub mod bcell;
 pub mod blq;
+pub mod dataset;
 pub mod lambda_z;
 pub mod profile;
 pub mod settings;
@@ -45,6 +47,9 @@ pub use analysis::{analyse, Flag, NcaResult, PartialAuc, PartialStatus};
 pub use auc::Point;
 pub use bcell::{
     bcell_endpoints, depletion_endpoints, BcellEndpoints, BcellFlag, DepletionEndpoints,
+};
+pub use dataset::{
+    analyse_dataset, summarise_rows, AnalyteKind, GroupSummary, Grouping, SubjectRow,
 };
 pub use lambda_z::LambdaZ;
 pub use profile::{Profile, Sample};
@@ -101,6 +106,18 @@ pub enum NcaError {
     MissingLimit {
         /// Time of the sample.
         time: f64,
+    },
+    /// A problem in one subject's profile of one analyte (from a dataset).
+    #[error("subject {subject}, analyte {analyte} (lines {lines}): {source}")]
+    InSubject {
+        /// Subject identifier.
+        subject: String,
+        /// Analyte name.
+        analyte: String,
+        /// Source lines of the records involved, comma-separated.
+        lines: String,
+        /// The problem.
+        source: Box<NcaError>,
     },
     /// A setting outside its range.
     #[error("setting {name}: value '{value}': expected {expected}")]
