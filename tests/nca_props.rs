@@ -5,10 +5,13 @@
 //! - on a flat profile the linear and the linear-up/log-down rules agree exactly;
 //! - the log-down trapezoid never exceeds the linear one (logarithmic mean ≤ arithmetic
 //!   mean);
+//! - the one-pass λz selection picks the same points as a brute-force two-pass
+//!   re-implementation of PKNCA's rule written here;
 //! - multiplying all concentrations by k > 0 multiplies Cmax, Clast, AUClast and the
 //!   partial AUCs by k and leaves Tmax, Tlast, λz and its points unchanged (relative 1e-9).
 
 use cartkin::nca::auc::auc_between;
+use cartkin::nca::lambda_z::select_lambda_z;
 use cartkin::nca::{analyse, AucMethod, NcaSettings, Point, Profile};
 use proptest::prelude::*;
 use proptest::test_runner::{Config, RngSeed};
@@ -127,5 +130,52 @@ proptest! {
             (None, None) => {}
             _ => prop_assert!(false, "λz found for one scale only"),
         }
+    }
+
+    #[test]
+    fn lambda_z_selection_matches_a_brute_force_two_pass_search(
+        raw in prop::collection::vec((0.1f64..20.0, -1.0f64..1.0), 3..40),
+        lambda in 0.005f64..0.5,
+        log10_noise in -5.0f64..0.0,
+    ) {
+        // a noisy exponential decline, so that several fits are often within tolerance
+        let noise = 10f64.powf(log10_noise);
+        let mut t = 0.0;
+        let candidates: Vec<Point> = raw
+            .iter()
+            .map(|&(dt, e)| {
+                t += dt;
+                Point { time: t, conc: 1e4 * (-lambda * t + noise * e).exp() }
+            })
+            .collect();
+        // brute force: every "last n" fit by the two-pass formulas
+        let fits: Vec<(usize, f64, f64)> = (3..=candidates.len())
+            .filter_map(|n| {
+                let p = &candidates[candidates.len() - n..];
+                let m = n as f64;
+                let tm = p.iter().map(|q| q.time).sum::<f64>() / m;
+                let ym = p.iter().map(|q| q.conc.ln()).sum::<f64>() / m;
+                let stt: f64 = p.iter().map(|q| (q.time - tm).powi(2)).sum();
+                let sty: f64 = p.iter().map(|q| (q.time - tm) * (q.conc.ln() - ym)).sum();
+                let syy: f64 = p.iter().map(|q| (q.conc.ln() - ym).powi(2)).sum();
+                let b = sty / stt;
+                let ss_res: f64 = p
+                    .iter()
+                    .map(|q| (q.conc.ln() - ym - b * (q.time - tm)).powi(2))
+                    .sum();
+                let r2 = 1.0 - ss_res / syy;
+                (syy > 0.0).then(|| (n, 1.0 - (1.0 - r2) * (m - 1.0) / (m - 2.0), b))
+            })
+            .collect();
+        let best = fits.iter().map(|f| f.1).fold(f64::NEG_INFINITY, f64::max);
+        // skip the measure-zero cases where a fit sits on the tolerance boundary
+        prop_assume!(fits.iter().all(|f| (f.1 - (best - 1e-4)).abs() > 1e-9));
+        let expected = fits
+            .iter()
+            .filter(|f| f.2 < 0.0 && f.1 > best - 1e-4)
+            .map(|f| f.0)
+            .max();
+        let got = select_lambda_z(&candidates, 3, 1e-4).ok().map(|l| l.n_points());
+        prop_assert_eq!(got, expected);
     }
 }

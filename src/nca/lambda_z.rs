@@ -123,6 +123,34 @@ fn to_lambda_z(points: &[Point], f: Fit) -> LambdaZ {
     }
 }
 
+/// Adjusted R² and slope of the fits on the last n candidates, for every n, in one
+/// pass from the end with Welford's updates of the means and co-moments
+/// (O(n) instead of O(n²): simulated daily profiles have hundreds of candidates).
+/// Entry k describes the fit on the last k + 1 points; `None` when it has no R².
+fn adj_r2_from_end(candidates: &[Point]) -> Vec<Option<(f64, f64)>> {
+    let (mut mt, mut my, mut ctt, mut cty, mut cyy) = (0.0, 0.0, 0.0, 0.0, 0.0);
+    let mut out = Vec::with_capacity(candidates.len());
+    for (k, p) in candidates.iter().rev().enumerate() {
+        let n = (k + 1) as f64;
+        let (t, y) = (p.time, p.conc.ln());
+        let dt = t - mt;
+        let dy = y - my;
+        mt += dt / n;
+        my += dy / n;
+        ctt += dt * (t - mt);
+        cty += dt * (y - my);
+        cyy += dy * (y - my);
+        if k < 2 || ctt <= 0.0 || cyy <= 0.0 {
+            out.push(None);
+            continue;
+        }
+        let r2 = (cty * cty / (ctt * cyy)).min(1.0);
+        let adj = 1.0 - (1.0 - r2) * (n - 1.0) / (n - 2.0);
+        out.push(Some((adj, cty / ctt)));
+    }
+    out
+}
+
 /// Automatic λz from `candidates` (quantifiable points after Tmax, ascending times).
 pub fn select_lambda_z(
     candidates: &[Point],
@@ -136,20 +164,23 @@ pub fn select_lambda_z(
             required: min_points,
         });
     }
-    let fits: Vec<(usize, Fit)> = (min_points..=available)
-        .filter_map(|n| fit(&candidates[available - n..]).map(|f| (n, f)))
+    let fits: Vec<(usize, f64, f64)> = adj_r2_from_end(candidates)
+        .into_iter()
+        .enumerate()
+        .filter_map(|(k, f)| f.map(|(adj, slope)| (k + 1, adj, slope)))
+        .filter(|(n, _, _)| *n >= min_points)
         .collect();
-    let best = fits
-        .iter()
-        .map(|(_, f)| f.adj_r_squared)
-        .fold(f64::NEG_INFINITY, f64::max);
+    let best = fits.iter().map(|f| f.1).fold(f64::NEG_INFINITY, f64::max);
     let chosen = fits
         .iter()
-        .filter(|(_, f)| f.slope < 0.0 && f.adj_r_squared > best - adj_r2_tolerance)
-        .max_by_key(|(n, _)| *n);
-    match chosen {
-        Some(&(n, f)) => Ok(to_lambda_z(&candidates[available - n..], f)),
-        None => Err(LambdaZFailure::NotPositive),
+        .filter(|(_, adj, slope)| *slope < 0.0 && *adj > best - adj_r2_tolerance)
+        .map(|f| f.0)
+        .max();
+    // Report the chosen fit from the two-pass formulas (the most accurate figures).
+    let points = chosen.map(|n| &candidates[available - n..]);
+    match points.and_then(|p| fit(p).map(|f| (p, f))) {
+        Some((p, f)) if f.slope < 0.0 => Ok(to_lambda_z(p, f)),
+        _ => Err(LambdaZFailure::NotPositive),
     }
 }
 
