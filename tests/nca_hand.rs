@@ -339,7 +339,8 @@ fn blq_between_as_zero_or_lloq() {
 
 #[test]
 fn blq_after_last_as_zero_enters_partial_auc_within_the_samples() {
-    // after = 0: (6,3)→(8,0) linear 3, (8,0)→(10,0) 0: AUC0–10 = AUClast + 3, at a sample
+    // after = 0: (6,3)→(8,0) linear 3, (8,0)→(10,0) 0: AUC0–10 = AUClast + 3; the end lies
+    // after Tlast, so the status says the area rests on BLQ samples taken as 0
     let r = analyse(
         &blq_profile(),
         &blq_settings(BlqRule::Zero, BlqRule::Drop, BlqRule::Zero),
@@ -347,7 +348,7 @@ fn blq_after_last_as_zero_enters_partial_auc_within_the_samples() {
     .unwrap();
     let auclast = 2.5 + 8.0 / (5.0f64 / 3.0).ln();
     assert_relative_eq!(r.auclast.unwrap(), auclast, max_relative = TOL);
-    assert_eq!(r.partial[0].status, PartialStatus::AtSample);
+    assert_eq!(r.partial[0].status, PartialStatus::BlqImputed);
     assert_relative_eq!(
         r.partial[0].value.unwrap(),
         auclast + 3.0,
@@ -494,7 +495,7 @@ fn all_blq_profile() {
     assert_eq!((r.tmax, r.tlast, r.clast), (None, None, None));
     assert_eq!(r.auclast, Some(0.0));
     assert_eq!(r.partial[0].value, Some(0.0));
-    assert_eq!(r.partial[0].status, PartialStatus::Interpolated);
+    assert_eq!(r.partial[0].status, PartialStatus::BlqImputed);
     assert_eq!(r.partial[1].status, PartialStatus::BeyondTlast);
     assert!(r.flags.contains(&Flag::AllBlq));
     assert!(r.lambda_z.is_none() && r.time_below_lloq.is_none());

@@ -12,6 +12,8 @@
 //! 4. AUClast = AUC from the start to Tlast (0 when nothing is quantifiable);
 //! 5. AUC0–x for each end x: by trapezoids when x lies within the points, interpolated
 //!    consistently with the rule when x falls between samples (status `interpolated`);
+//!    when x lies after Tlast but within BLQ samples that the BLQ rules keep (as 0, LLOQ
+//!    or LLOQ/2), status `blq_imputed_after_tlast`;
 //!    when x lies after the last point t_end (= Tlast under the default rules) the
 //!    [`BeyondTlast`] policy decides: missing, `truncated` (C = 0 after t_end) or
 //!    `extrapolated`: AUC0–t_end + C(t_end)·(1 − e^(−λz(x − t_end)))/λz;
@@ -40,6 +42,9 @@ pub enum PartialStatus {
     AtSample,
     /// The end falls between two samples: interpolated with the AUC rule.
     Interpolated,
+    /// The end lies after Tlast (or nothing is quantifiable) but within BLQ samples kept
+    /// by the BLQ rules (as 0, LLOQ or LLOQ/2): the area after Tlast rests on them.
+    BlqImputed,
     /// The end lies after the last point: extrapolated with λz.
     Extrapolated,
     /// The end lies after the last point: concentration taken as 0 after it.
@@ -60,6 +65,7 @@ impl PartialStatus {
         match self {
             PartialStatus::AtSample => "at_sample",
             PartialStatus::Interpolated => "interpolated",
+            PartialStatus::BlqImputed => "blq_imputed_after_tlast",
             PartialStatus::Extrapolated => "extrapolated",
             PartialStatus::Truncated => "truncated",
             PartialStatus::BeyondTlast => "na_beyond_tlast",
@@ -278,7 +284,7 @@ pub fn analyse(profile: &Profile, settings: &ValidNcaSettings) -> Result<NcaResu
     let partial = s
         .partial_ends
         .iter()
-        .map(|&end| partial_auc(&points, end, lambda_z.as_ref(), s))
+        .map(|&end| partial_auc(&points, end, tlast, lambda_z.as_ref(), s))
         .collect();
 
     let (aucinf_obs, auc_pct_extrap) = match (&lambda_z, auclast, clast) {
@@ -325,6 +331,7 @@ pub fn analyse(profile: &Profile, settings: &ValidNcaSettings) -> Result<NcaResu
 fn partial_auc(
     points: &[Point],
     end: f64,
+    tlast: Option<f64>,
     lambda_z: Option<&LambdaZ>,
     s: &super::settings::NcaSettings,
 ) -> PartialAuc {
@@ -340,7 +347,9 @@ fn partial_auc(
         return missing(PartialStatus::BeforeStart);
     }
     if end <= last.time {
-        let status = if points.iter().any(|p| p.time == end) {
+        let status = if tlast.is_none_or(|tl| end > tl) {
+            PartialStatus::BlqImputed
+        } else if points.iter().any(|p| p.time == end) {
             PartialStatus::AtSample
         } else {
             PartialStatus::Interpolated

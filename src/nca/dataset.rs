@@ -11,7 +11,8 @@
 //!
 //! Dose level of a subject ([`Grouping`]): by default the `DOSE` covariate when the
 //! dataset has one, else the subject's total dose (sum of its dose records), else `NA`;
-//! or the value of a chosen covariate. Numeric groups come first in increasing order,
+//! or the value of a chosen covariate (at t = 0 when it varies over time); a subject
+//! without a value is in group `NA`. Numeric groups come first in increasing order,
 //! then the others by label.
 
 use std::collections::BTreeMap;
