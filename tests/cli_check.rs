@@ -388,3 +388,17 @@ fn line_numbers_count_blank_comment_and_crlf_lines() {
         &["data.csv:2: value '1,0\\n1,1,5': expected 4 comma-separated fields as in the header (found 3)"],
     );
 }
+
+#[test]
+fn dose_covariate_disagreeing_with_dose_records_is_a_warning() {
+    let c = check_file(
+        "ID,TIME,DV,DVID,EVID,AMT,DOSE\n1,0,,,1,5e7,2.5e7\n1,7,100,transgene,0,,2.5e7\n",
+        &[],
+    );
+    assert_eq!(c.code, 0, "stderr: {}", c.stderr);
+    assert!(
+        c.stdout.contains("data.csv:2: column DOSE: value '25000000': expected the total of subject 1's dose records (50000000); the dose records are used"),
+        "{}",
+        c.stdout
+    );
+}

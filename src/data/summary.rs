@@ -8,7 +8,7 @@ use std::fmt;
 use std::path::PathBuf;
 
 use super::issue::Issue;
-use super::reader::SkipReason;
+use super::records::SkipReason;
 use super::types::{Analyte, CovariateValue};
 use super::Loaded;
 
