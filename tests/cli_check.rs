@@ -103,6 +103,18 @@ fn bundled_example_passes_with_summary() {
     }
     assert!(stdout.contains("SEX"), "{stdout}");
     assert!(stdout.contains("day -7 to day 365"), "{stdout}");
+    // Records and censored records per analyte, counted independently with
+    // awk -F, 'NR>1 && $7==0 {n[$4]++; if ($5==1 || $3 ~ /^</ || $3=="BLQ") c[$4]++}':
+    // b_cells 250 / 47, igg 139 / 0, transgene 231 / 80 (BLQ % = 18.8, 0.0, 34.6).
+    for row in [
+        "b_cells             250        18     47   18.8%",
+        "igg                 139        18      0    0.0%",
+        "transgene           231        18     80   34.6%",
+    ] {
+        assert!(stdout.contains(row), "{row} missing:\n{stdout}");
+    }
+    assert!(stdout.contains("620 observations (127 censored), 18 doses, 0 set aside"));
+    assert!(stdout.contains("no warnings"), "{stdout}");
 }
 
 #[test]
@@ -398,6 +410,31 @@ fn dose_covariate_disagreeing_with_dose_records_is_a_warning() {
     assert_eq!(c.code, 0, "stderr: {}", c.stderr);
     assert!(
         c.stdout.contains("data.csv:2: column DOSE: value '25000000': expected the total of subject 1's dose records (50000000); the dose records are used"),
+        "{}",
+        c.stdout
+    );
+}
+
+#[test]
+fn per_kg_doses_are_grouped_by_dose_per_kg() {
+    // DOSE_PER_KG × WT: 1e5 × 60 = 6e6 and 1e5 × 80 = 8e6 cells, one level of 1e5/kg.
+    let c = check_file(
+        "ID,TIME,DV,DVID,DOSE_PER_KG,WT\n1,7,100,transgene,1e5,60\n2,7,90,transgene,1e5,80\n3,7,300,transgene,5e5,70\n",
+        &[],
+    );
+    assert_eq!(c.code, 0, "stderr: {}", c.stderr);
+    assert!(
+        c.stdout.contains("dose levels (DOSE_PER_KG)"),
+        "{}",
+        c.stdout
+    );
+    assert!(
+        c.stdout.contains("1e5/kg       2 subjects: 1, 2"),
+        "{}",
+        c.stdout
+    );
+    assert!(
+        c.stdout.contains("5e5/kg       1 subject: 3"),
         "{}",
         c.stdout
     );
