@@ -225,11 +225,7 @@ fn covariate_summary(loaded: &Loaded, name: &str) -> CovariateSummary {
         CovariateSummary::Numeric {
             name: name.to_string(),
             subjects,
-            range: if lo <= hi {
-                (lo, hi)
-            } else {
-                (f64::NAN, f64::NAN)
-            },
+            range: (lo <= hi).then_some((lo, hi)),
             time_varying,
         }
     } else {
