@@ -439,3 +439,26 @@ fn per_kg_doses_are_grouped_by_dose_per_kg() {
         c.stdout
     );
 }
+
+#[test]
+fn records_set_aside_are_counted_and_explained() {
+    let c = check_file(
+        "ID,TIME,DV,DVID,EVID,AMT,MDV,WT\n\
+         1,0,,,1,5e7,1,70\n\
+         1,3,,transgene,0,,1,70\n\
+         1,5,,,2,,0,72\n\
+         1,7,100,transgene,0,,0,72\n\
+         1,9,,b_cells,0,,1,72\n",
+        &[],
+    );
+    assert_eq!(c.code, 0, "stderr: {}", c.stderr);
+    for fragment in [
+        "1 observation (0 censored), 1 dose, 3 set aside",
+        "1 record: EVID 2 (other event): not an observation or a dose; its covariate values are used\n      lines 4",
+        "2 records: MDV 1 without EVID 1: not an observation; its covariate values are used\n      lines 3, 6",
+        "data.csv:3: expected an observation or a dose record; 2 records set aside: MDV 1",
+        "WT           numeric      70 - 72 (1 subject, time-varying in 1)",
+    ] {
+        assert!(c.stdout.contains(fragment), "{fragment:?} missing:\n{}", c.stdout);
+    }
+}

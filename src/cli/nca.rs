@@ -8,5 +8,7 @@ pub struct NcaArgs {}
 
 /// Run `cartkin nca`.
 pub fn run(_args: NcaArgs) -> Result<(), CliError> {
-    Err(CliError::Input("`cartkin nca` is not available in this build yet".into()))
+    Err(CliError::Input(
+        "`cartkin nca` is not available in this build yet".into(),
+    ))
 }

@@ -236,6 +236,25 @@ fn covariate_summary(loaded: &Loaded, name: &str) -> CovariateSummary {
     }
 }
 
+/// `1 dose`, `2 doses`.
+fn count(n: usize, word: &str) -> String {
+    if n == 1 {
+        format!("1 {word}")
+    } else {
+        format!("{n} {word}s")
+    }
+}
+
+/// At most 12 subject ids, then how many more.
+fn listed(ids: &[String]) -> String {
+    const MAX: usize = 12;
+    if ids.len() <= MAX {
+        ids.join(", ")
+    } else {
+        format!("{}, ... ({} more)", ids[..MAX].join(", "), ids.len() - MAX)
+    }
+}
+
 /// A number for people: 4 significant digits, exponent notation outside [1e-3, 1e5).
 pub(crate) fn human(x: f64) -> String {
     if x == 0.0 || !x.is_finite() {
@@ -269,8 +288,11 @@ impl fmt::Display for Summary {
         let set_aside: usize = self.skipped.iter().map(|(_, l)| l.len()).sum();
         writeln!(
             f,
-            "  records       {} observations ({} censored), {} doses, {} set aside",
-            self.observations, self.censored, self.doses, set_aside
+            "  records       {} ({} censored), {}, {} set aside",
+            count(self.observations, "observation"),
+            self.censored,
+            count(self.doses, "dose"),
+            set_aside
         )?;
         match self.time_span {
             Some((lo, hi)) => {
@@ -320,7 +342,7 @@ impl fmt::Display for Summary {
                 label,
                 l.subjects.len(),
                 if l.subjects.len() == 1 { "" } else { "s" },
-                l.subjects.join(", ")
+                listed(&l.subjects)
             )?;
         }
         if !self.covariates.is_empty() {
@@ -346,8 +368,11 @@ impl fmt::Display for Summary {
                     };
                     writeln!(
                         f,
-                        "    {:<12} numeric      {} ({} subjects{})",
-                        name, range, subjects, varying
+                        "    {:<12} numeric      {} ({}{})",
+                        name,
+                        range,
+                        count(*subjects, "subject"),
+                        varying
                     )?;
                 }
                 CovariateSummary::Categorical { name, levels } => {
@@ -361,14 +386,19 @@ impl fmt::Display for Summary {
             writeln!(f)?;
             writeln!(f, "  records set aside")?;
             for (reason, lines) in &self.skipped {
-                let list: Vec<String> = lines.iter().map(|l| l.to_string()).collect();
+                let list: Vec<String> = lines.iter().take(50).map(|l| l.to_string()).collect();
+                let more = if lines.len() > 50 {
+                    format!(", ... ({} more)", lines.len() - 50)
+                } else {
+                    String::new()
+                };
                 writeln!(
                     f,
                     "    {} record{}: {reason}",
                     lines.len(),
                     if lines.len() == 1 { "" } else { "s" }
                 )?;
-                writeln!(f, "      lines {}", list.join(", "))?;
+                writeln!(f, "      lines {}{more}", list.join(", "))?;
             }
         }
         writeln!(f)?;
