@@ -98,10 +98,29 @@ impl fmt::Display for Issue {
             write!(f, " column {}:", self.column)?;
         }
         if let Some(v) = &self.value {
-            write!(f, " value '{v}':")?;
+            write!(f, " value '{}':", shown_value(v))?;
         }
         write!(f, " expected {}", self.expected)
     }
+}
+
+/// A value as shown in a message: line breaks and tabs escaped, at most 80 characters.
+fn shown_value(v: &str) -> String {
+    const MAX: usize = 80;
+    let mut out = String::new();
+    for (k, c) in v.chars().enumerate() {
+        if k == MAX {
+            out.push_str("...");
+            break;
+        }
+        match c {
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c => out.push(c),
+        }
+    }
+    out
 }
 
 /// The error of the data layer.

@@ -199,3 +199,32 @@ impl Dataset {
         v
     }
 }
+
+impl Dataset {
+    /// The same records without where they came from (file name, line numbers): two
+    /// readings of the same records, e.g. of a file and of its rewritten copy, give equal
+    /// results.
+    pub fn without_provenance(&self) -> Dataset {
+        let mut d = self.clone();
+        d.source = PathBuf::new();
+        for s in &mut d.subjects {
+            for o in &mut s.observations {
+                o.line = 0;
+            }
+            for dose in &mut s.doses {
+                dose.line = 0;
+            }
+        }
+        d
+    }
+
+    /// The subject with identifier `id`.
+    pub fn subject(&self, id: &str) -> Option<&Subject> {
+        self.subjects.iter().find(|s| s.id == id)
+    }
+
+    /// Number of observation records (censored included).
+    pub fn n_observations(&self) -> usize {
+        self.subjects.iter().map(|s| s.observations.len()).sum()
+    }
+}
