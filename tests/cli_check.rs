@@ -103,6 +103,18 @@ fn bundled_example_passes_with_summary() {
     }
     assert!(stdout.contains("SEX"), "{stdout}");
     assert!(stdout.contains("day -7 to day 365"), "{stdout}");
+    // Records and censored records per analyte, counted independently with
+    // awk -F, 'NR>1 && $7==0 {n[$4]++; if ($5==1 || $3 ~ /^</ || $3=="BLQ") c[$4]++}':
+    // b_cells 250 / 47, igg 139 / 0, transgene 231 / 80 (BLQ % = 18.8, 0.0, 34.6).
+    for row in [
+        "b_cells             250        18     47   18.8%",
+        "igg                 139        18      0    0.0%",
+        "transgene           231        18     80   34.6%",
+    ] {
+        assert!(stdout.contains(row), "{row} missing:\n{stdout}");
+    }
+    assert!(stdout.contains("620 observations (127 censored), 18 doses, 0 set aside"));
+    assert!(stdout.contains("no warnings"), "{stdout}");
 }
 
 #[test]
@@ -387,4 +399,66 @@ fn line_numbers_count_blank_comment_and_crlf_lines() {
         &[],
         &["data.csv:2: value '1,0\\n1,1,5': expected 4 comma-separated fields as in the header (found 3)"],
     );
+}
+
+#[test]
+fn dose_covariate_disagreeing_with_dose_records_is_a_warning() {
+    let c = check_file(
+        "ID,TIME,DV,DVID,EVID,AMT,DOSE\n1,0,,,1,5e7,2.5e7\n1,7,100,transgene,0,,2.5e7\n",
+        &[],
+    );
+    assert_eq!(c.code, 0, "stderr: {}", c.stderr);
+    assert!(
+        c.stdout.contains("data.csv:2: column DOSE: value '25000000': expected the total of subject 1's dose records (50000000); the dose records are used"),
+        "{}",
+        c.stdout
+    );
+}
+
+#[test]
+fn per_kg_doses_are_grouped_by_dose_per_kg() {
+    // DOSE_PER_KG × WT: 1e5 × 60 = 6e6 and 1e5 × 80 = 8e6 cells, one level of 1e5/kg.
+    let c = check_file(
+        "ID,TIME,DV,DVID,DOSE_PER_KG,WT\n1,7,100,transgene,1e5,60\n2,7,90,transgene,1e5,80\n3,7,300,transgene,5e5,70\n",
+        &[],
+    );
+    assert_eq!(c.code, 0, "stderr: {}", c.stderr);
+    assert!(
+        c.stdout.contains("dose levels (DOSE_PER_KG)"),
+        "{}",
+        c.stdout
+    );
+    assert!(
+        c.stdout.contains("1e5/kg       2 subjects: 1, 2"),
+        "{}",
+        c.stdout
+    );
+    assert!(
+        c.stdout.contains("5e5/kg       1 subject: 3"),
+        "{}",
+        c.stdout
+    );
+}
+
+#[test]
+fn records_set_aside_are_counted_and_explained() {
+    let c = check_file(
+        "ID,TIME,DV,DVID,EVID,AMT,MDV,WT\n\
+         1,0,,,1,5e7,1,70\n\
+         1,3,,transgene,0,,1,70\n\
+         1,5,,,2,,0,72\n\
+         1,7,100,transgene,0,,0,72\n\
+         1,9,,b_cells,0,,1,72\n",
+        &[],
+    );
+    assert_eq!(c.code, 0, "stderr: {}", c.stderr);
+    for fragment in [
+        "1 observation (0 censored), 1 dose, 3 set aside",
+        "1 record: EVID 2 (other event): not an observation or a dose; its covariate values are used\n      lines 4",
+        "2 records: MDV 1 without EVID 1: not an observation; its covariate values are used\n      lines 3, 6",
+        "data.csv:3: expected an observation or a dose record; 2 records set aside: MDV 1",
+        "WT           numeric      70 - 72 (1 subject, time-varying in 1)",
+    ] {
+        assert!(c.stdout.contains(fragment), "{fragment:?} missing:\n{}", c.stdout);
+    }
 }

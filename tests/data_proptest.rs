@@ -112,7 +112,7 @@ fn covariates() -> impl Strategy<Value = Covariates> {
             let mut steps: Vec<(f64, f64)> = Vec::new();
             for (t, w) in wt_steps {
                 let w = f64::from(w) / 2.0;
-                if steps.last().map_or(true, |(_, prev)| *prev != w) {
+                if steps.last().is_none_or(|(_, prev)| *prev != w) {
                     steps.push((TIMES[t], w));
                 }
             }

@@ -2,6 +2,7 @@
 //! print a summary with every warning. A dataset that cannot be used is refused (exit 1)
 //! with every error listed, each naming file, line, column, value and what was expected.
 
+use std::io::Write;
 use std::path::PathBuf;
 
 use super::CliError;
@@ -28,6 +29,14 @@ pub fn run(args: CheckArgs) -> Result<(), CliError> {
     };
     let loaded = read_csv_with(&args.data, &ReadOptions { dvid_map })
         .map_err(|e| CliError::Input(e.to_string()))?;
-    print!("{}", Summary::of(&loaded));
-    Ok(())
+    let text = Summary::of(&loaded).to_string();
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        Ok(()) => Ok(()),
+        // a closed pipe (`cartkin check data.csv | head`) is not an error
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        Err(e) => Err(CliError::Input(format!(
+            "cannot write the summary to standard output: {e}"
+        ))),
+    }
 }

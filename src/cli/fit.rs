@@ -8,5 +8,7 @@ pub struct FitArgs {}
 
 /// Run `cartkin fit`.
 pub fn run(_args: FitArgs) -> Result<(), CliError> {
-    Err(CliError::Input("`cartkin fit` is not available in this build yet".into()))
+    Err(CliError::Input(
+        "`cartkin fit` is not available in this build yet".into(),
+    ))
 }

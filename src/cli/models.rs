@@ -8,5 +8,7 @@ pub struct ModelsArgs {}
 
 /// Run `cartkin models`.
 pub fn run(_args: ModelsArgs) -> Result<(), CliError> {
-    Err(CliError::Input("`cartkin models` is not available in this build yet".into()))
+    Err(CliError::Input(
+        "`cartkin models` is not available in this build yet".into(),
+    ))
 }

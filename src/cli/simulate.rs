@@ -8,5 +8,7 @@ pub struct SimulateArgs {}
 
 /// Run `cartkin simulate`.
 pub fn run(_args: SimulateArgs) -> Result<(), CliError> {
-    Err(CliError::Input("`cartkin simulate` is not available in this build yet".into()))
+    Err(CliError::Input(
+        "`cartkin simulate` is not available in this build yet".into(),
+    ))
 }

@@ -7,7 +7,8 @@
 //!   stay covariates.
 //! - Refused: two observations with the same (ID, TIME, analyte); a subject without
 //!   observations; a per-subject `DOSE` that changes over time.
-//! - Warned: a subject without any dose.
+//! - Warned: a subject without any dose; a `DOSE` covariate that differs from the total
+//!   of the subject's dose records.
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -15,7 +16,7 @@ use std::path::Path;
 use super::columns::Role;
 use super::covariates::{column_kinds, subject_covariates};
 use super::issue::{DataError, Issue};
-use super::reader::{RawTable, Row, RowKind, SkipReason, SkippedRecord};
+use super::records::{RawTable, Row, RowKind, SkipReason, SkippedRecord};
 use super::types::{Dataset, Dose, Observation, Subject};
 use super::Loaded;
 
@@ -109,6 +110,20 @@ pub(crate) fn assemble(file: &Path, table: RawTable) -> Result<Loaded, DataError
         let first_line = group.first().map_or(0, |r| r.line);
         if doses.is_empty() {
             doses = derived_dose(file, id, first_line, &covariates, &mut issues);
+        } else if let Some(level) = covariates.numeric("DOSE", 0.0) {
+            let total: f64 = doses.iter().map(|d| d.amount).sum();
+            if (level - total).abs() > 1e-9 * level.abs().max(total.abs()) {
+                let line = doses.first().map_or(first_line, |d| d.line);
+                issues.push(Issue::warning(
+                    file,
+                    line,
+                    "DOSE",
+                    Some(&format!("{level}")),
+                    format!(
+                        "the total of subject {id}'s dose records ({total}); the dose records are used"
+                    ),
+                ));
+            }
         }
         observations.sort_by(|a, b| {
             a.time

@@ -149,7 +149,7 @@ impl ColumnMap {
                     line,
                     &format!("#{}", i + 1),
                     Some(""),
-                    "a column name (the header has an empty name)",
+                    "a column name (the header has an empty name; remove trailing commas)",
                 ));
                 continue;
             }

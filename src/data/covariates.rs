@@ -12,7 +12,7 @@
 use std::path::Path;
 
 use super::issue::Issue;
-use super::reader::Row;
+use super::records::Row;
 use super::types::{CovariateValue, Covariates};
 
 /// Covariates that must be numeric, with whether zero is allowed.

@@ -78,8 +78,8 @@ pub fn parse_flag(field: &str) -> Result<Option<bool>, ()> {
         return Ok(None);
     }
     match parse_number(field) {
-        Ok(x) if x == 0.0 => Ok(Some(false)),
-        Ok(x) if x == 1.0 => Ok(Some(true)),
+        Ok(0.0) => Ok(Some(false)),
+        Ok(1.0) => Ok(Some(true)),
         _ => Err(()),
     }
 }

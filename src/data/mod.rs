@@ -18,9 +18,12 @@
 mod assemble;
 mod columns;
 mod covariates;
+mod dvid;
 mod fields;
 mod issue;
+mod observation;
 mod reader;
+mod records;
 mod summary;
 mod types;
 mod writer;
@@ -30,8 +33,9 @@ use std::path::Path;
 
 pub use columns::{Role, ROLE_NAMES};
 pub use covariates::NUMERIC_COVARIATES;
+pub use dvid::{DvidMap, ReadOptions};
 pub use issue::{DataError, Issue, Severity};
-pub use reader::{DvidMap, ReadOptions, SkipReason, SkippedRecord};
+pub use records::{SkipReason, SkippedRecord};
 pub use summary::{AnalyteSummary, CovariateSummary, DoseLevel, Summary};
 pub use types::{
     Analyte, CovariateValue, Covariates, Dataset, Dose, Observation, Subject, STANDARD_ANALYTES,

@@ -9,8 +9,7 @@
 //! - Without `EVID`: `AMT` > 0 → dose (refused if the row also has a `DV`, which would be
 //!   ambiguous); else `MDV` = 1 → set aside; else observation.
 //! - A dose lasts `DUR` days, or `AMT`/`RATE` days when `RATE` > 0; `CMT` names its target.
-//! - Censoring: `CENS` = 1, or a DV of `BLQ`, `BQL`, `<LLOQ` (limit from `LLOQ`) or `<x`
-//!   (limit x). A censored record's value is its limit (Beal 2001, method M3).
+//! - Observations (analyte, value, censoring): see `observation.rs`.
 //! - `DVID` is an analyte name, or a numeric code translated by a [`DvidMap`].
 //!
 //! Problems are collected, not raised one at a time: the caller sees every one.
@@ -20,158 +19,11 @@ use std::io::Read;
 use std::path::Path;
 
 use super::columns::{ColumnMap, Role};
-use super::fields::{is_missing, parse_dv, parse_flag, parse_number, DvText, NumberProblem};
+use super::dvid::{DvidMap, ReadOptions};
+use super::fields::{is_missing, parse_flag, parse_number, NumberProblem};
 use super::issue::{DataError, Issue};
+use super::records::{RawTable, Row, RowKind, SkipReason};
 use super::types::{Analyte, STANDARD_ANALYTES};
-
-/// How numeric `DVID` codes translate to analyte names.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum DvidMap {
-    /// The documented default: code k is the k-th standard analyte, in the order of
-    /// [`STANDARD_ANALYTES`] (1 = transgene, 2 = cart_cells, 3 = b_cells, 4 = naive_b,
-    /// 5 = memory_b, 6 = plasmablast, 7 = plasma_cell, 8 = igg, 9 = igm, 10 = iga,
-    /// 11 = anti_dsdna). Its use is reported as a warning.
-    Default,
-    /// An explicit mapping from code (as an integer) to analyte.
-    Explicit(BTreeMap<i64, Analyte>),
-}
-
-impl DvidMap {
-    /// Parse `1=transgene,2=b_cells`.
-    pub fn parse(text: &str) -> Result<DvidMap, String> {
-        let mut map = BTreeMap::new();
-        for part in text.split(',').map(str::trim).filter(|p| !p.is_empty()) {
-            let (code, name) = part
-                .split_once('=')
-                .ok_or_else(|| format!("'{part}': expected CODE=ANALYTE, e.g. 1=transgene"))?;
-            let code: i64 = code
-                .trim()
-                .parse()
-                .map_err(|_| format!("'{part}': the code '{}' is not an integer", code.trim()))?;
-            let name = name.trim();
-            if name.is_empty() || parse_number(name).is_ok() {
-                return Err(format!("'{part}': expected an analyte name after '='"));
-            }
-            if map.insert(code, Analyte::new(name)).is_some() {
-                return Err(format!("code {code} is mapped twice"));
-            }
-        }
-        if map.is_empty() {
-            return Err("an empty mapping: expected e.g. 1=transgene,2=b_cells".into());
-        }
-        Ok(DvidMap::Explicit(map))
-    }
-
-    /// The analyte of a code.
-    pub fn analyte(&self, code: i64) -> Option<Analyte> {
-        match self {
-            DvidMap::Default => usize::try_from(code)
-                .ok()
-                .and_then(|k| k.checked_sub(1))
-                .and_then(|k| STANDARD_ANALYTES.get(k))
-                .map(|(n, _)| Analyte::new(n)),
-            DvidMap::Explicit(m) => m.get(&code).cloned(),
-        }
-    }
-
-    /// The mapping as text, `1=transgene, 2=b_cells`.
-    pub fn describe(&self) -> String {
-        let pairs: Vec<String> = match self {
-            DvidMap::Default => STANDARD_ANALYTES
-                .iter()
-                .enumerate()
-                .map(|(k, (n, _))| format!("{}={n}", k + 1))
-                .collect(),
-            DvidMap::Explicit(m) => m.iter().map(|(k, a)| format!("{k}={a}")).collect(),
-        };
-        pairs.join(", ")
-    }
-}
-
-/// Options of the reader.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ReadOptions {
-    /// Translation of numeric `DVID` codes.
-    pub dvid_map: DvidMap,
-}
-
-impl Default for ReadOptions {
-    fn default() -> Self {
-        ReadOptions {
-            dvid_map: DvidMap::Default,
-        }
-    }
-}
-
-/// Why a record was set aside (neither an observation nor a dose).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum SkipReason {
-    /// `EVID` = 2: another event; only its covariate values are used.
-    OtherEvent,
-    /// `MDV` = 1 on a non-dose record: no value to fit; only its covariate values are used.
-    MissingDv,
-}
-
-impl std::fmt::Display for SkipReason {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
-            SkipReason::OtherEvent => {
-                "EVID 2 (other event): not an observation or a dose; its covariate values are used"
-            }
-            SkipReason::MissingDv => {
-                "MDV 1 without EVID 1: not an observation; its covariate values are used"
-            }
-        })
-    }
-}
-
-/// A record that is neither an observation nor a dose.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SkippedRecord {
-    /// Line in the file.
-    pub line: usize,
-    /// Subject of the record.
-    pub id: String,
-    /// Why it was set aside.
-    pub reason: SkipReason,
-}
-
-/// What a row is.
-#[derive(Debug, Clone, PartialEq)]
-pub(crate) enum RowKind {
-    Observation {
-        analyte: Analyte,
-        value: f64,
-        censored: bool,
-        lloq: Option<f64>,
-    },
-    Dose {
-        amount: f64,
-        target: Option<String>,
-        duration: Option<f64>,
-    },
-    Skipped(SkipReason),
-}
-
-/// One data row that could be read.
-#[derive(Debug, Clone, PartialEq)]
-pub(crate) struct Row {
-    pub line: usize,
-    pub id: String,
-    pub time: f64,
-    pub kind: RowKind,
-    /// Covariate fields as written (trimmed), `None` when missing; in `ColumnMap` order.
-    pub covariates: Vec<Option<String>>,
-}
-
-/// All rows of a file, with the problems found while reading them.
-pub(crate) struct RawTable {
-    pub columns: ColumnMap,
-    pub rows: Vec<Row>,
-    pub issues: Vec<Issue>,
-    /// Subjects with at least one row that could not be read (already reported).
-    pub failed_ids: HashSet<String>,
-}
 
 /// Read the rows of a CSV source. Returns `Err` only for I/O failures and for a header
 /// that cannot be used (then the issues are in `DataError::Invalid`).
@@ -315,27 +167,27 @@ fn standard_names() -> String {
 }
 
 /// Reads rows one at a time, collecting problems.
-struct RowReader<'a> {
-    file: &'a Path,
-    columns: &'a ColumnMap,
-    options: &'a ReadOptions,
-    issues: Vec<Issue>,
+pub(super) struct RowReader<'a> {
+    pub(super) file: &'a Path,
+    pub(super) columns: &'a ColumnMap,
+    pub(super) options: &'a ReadOptions,
+    pub(super) issues: Vec<Issue>,
     /// Unknown analyte → (first line, count).
-    unknown_analytes: BTreeMap<Analyte, (usize, usize)>,
+    pub(super) unknown_analytes: BTreeMap<Analyte, (usize, usize)>,
     /// First line where a numeric DVID was read with the default mapping.
-    default_map_used: Option<usize>,
+    pub(super) default_map_used: Option<usize>,
     /// Subjects with at least one row that could not be read.
-    failed_ids: HashSet<String>,
+    pub(super) failed_ids: HashSet<String>,
 }
 
 /// The text fields of one row, with the line for messages.
-struct Fields<'r> {
-    line: usize,
-    values: Vec<std::borrow::Cow<'r, str>>,
+pub(super) struct Fields<'r> {
+    pub(super) line: usize,
+    pub(super) values: Vec<std::borrow::Cow<'r, str>>,
 }
 
 impl RowReader<'_> {
-    fn error(
+    pub(super) fn error(
         &mut self,
         line: usize,
         column: &str,
@@ -346,7 +198,7 @@ impl RowReader<'_> {
             .push(Issue::error(self.file, line, column, value, expected));
     }
 
-    fn warn(
+    pub(super) fn warn(
         &mut self,
         line: usize,
         column: &str,
@@ -358,7 +210,7 @@ impl RowReader<'_> {
     }
 
     /// The field of a role (None when the column is absent or the field missing).
-    fn field<'f>(&self, f: &'f Fields<'_>, role: Role) -> Option<&'f str> {
+    pub(super) fn field<'f>(&self, f: &'f Fields<'_>, role: Role) -> Option<&'f str> {
         self.columns
             .index(role)
             .map(|i| f.values[i].trim())
@@ -366,7 +218,7 @@ impl RowReader<'_> {
     }
 
     /// A number in a role's column: Ok(None) when missing; Err(()) after reporting.
-    fn number(
+    pub(super) fn number(
         &mut self,
         f: &Fields<'_>,
         role: Role,
@@ -394,7 +246,12 @@ impl RowReader<'_> {
         }
     }
 
-    fn flag(&mut self, f: &Fields<'_>, role: Role, what: &str) -> Result<Option<bool>, ()> {
+    pub(super) fn flag(
+        &mut self,
+        f: &Fields<'_>,
+        role: Role,
+        what: &str,
+    ) -> Result<Option<bool>, ()> {
         let Some(text) = self.field(f, role) else {
             return Ok(None);
         };
@@ -604,180 +461,5 @@ impl RowReader<'_> {
             target,
             duration,
         })
-    }
-
-    fn observation(&mut self, f: &Fields<'_>) -> Option<RowKind> {
-        let line = f.line;
-        let dvid_col = self.columns.name(Role::Dvid).to_string();
-        let dv_col = self.columns.name(Role::Dv).to_string();
-        let analyte = match self.field(f, Role::Dvid) {
-            None => {
-                self.error(
-                    line,
-                    &dvid_col,
-                    Some(""),
-                    "an analyte name (e.g. transgene, b_cells) on an observation record",
-                );
-                None
-            }
-            Some(text) => self.analyte(line, text),
-        };
-        let cens = self.flag(f, Role::Cens, "1 = below the limit of quantification");
-        let lloq = self.number(
-            f,
-            Role::Lloq,
-            "a positive number (limit of quantification)",
-            false,
-        );
-        let (Some(analyte), Ok(cens), Ok(lloq)) = (analyte, cens, lloq) else {
-            return None;
-        };
-        if let Some(l) = lloq {
-            if l <= 0.0 {
-                let column = self.columns.name(Role::Lloq).to_string();
-                self.error(
-                    line,
-                    &column,
-                    self.field(f, Role::Lloq),
-                    "a positive number (limit of quantification)",
-                );
-                return None;
-            }
-        }
-        let dv_text = self.field(f, Role::Dv).unwrap_or("").to_string();
-        let lloq_col = self.columns.name(Role::Lloq).to_string();
-        let (value, censored) = match parse_dv(&dv_text) {
-            DvText::Number(x) => {
-                if x < 0.0 && analyte.is_standard() {
-                    self.error(
-                        line,
-                        &dv_col,
-                        Some(&dv_text),
-                        format!("a value >= 0 ({analyte} cannot be negative)"),
-                    );
-                    return None;
-                }
-                let censored = cens == Some(true);
-                if censored && x <= 0.0 {
-                    self.error(line, &dv_col, Some(&dv_text), "a positive limit on a censored record (or an empty DV with the limit in LLOQ)");
-                    return None;
-                }
-                if censored && lloq.is_some_and(|l| l != x) {
-                    self.warn(line, &dv_col, Some(&dv_text), format!("the limit on a censored record; it differs from {lloq_col} {} and is used as the limit", lloq.unwrap_or(x)));
-                }
-                if !censored && lloq.is_some_and(|l| x < l) {
-                    self.warn(line, &dv_col, Some(&dv_text), format!("a value at or above {lloq_col} {}, or CENS=1; it is used as a quantified value", lloq.unwrap_or(x)));
-                }
-                (x, censored)
-            }
-            DvText::Missing => {
-                if cens != Some(true) {
-                    self.error(line, &dv_col, Some(""), "a value (a number, or BLQ, BQL, <LLOQ, <x for a censored record); mark a record without a value with MDV=1 or EVID=2");
-                    return None;
-                }
-                match lloq {
-                    Some(l) => (l, true),
-                    None => {
-                        self.error(line, &lloq_col, Some(""), "a limit for the censored record (CENS=1 with empty DV): a number in LLOQ or DV");
-                        return None;
-                    }
-                }
-            }
-            DvText::BelowLimit(limit) => {
-                if cens == Some(false) {
-                    let column = self.columns.name(Role::Cens).to_string();
-                    self.error(
-                        line,
-                        &column,
-                        Some("0"),
-                        format!("1 or empty: DV '{dv_text}' says the record is below the limit"),
-                    );
-                    return None;
-                }
-                match (limit, lloq) {
-                    (Some(x), _) if x <= 0.0 => {
-                        self.error(line, &dv_col, Some(&dv_text), "a positive limit after '<'");
-                        return None;
-                    }
-                    (Some(x), Some(l)) if x != l => {
-                        self.error(line, &dv_col, Some(&dv_text), format!("a limit equal to {lloq_col} {l} (the two limits of this record differ)"));
-                        return None;
-                    }
-                    (Some(x), _) => (x, true),
-                    (None, Some(l)) => (l, true),
-                    (None, None) => {
-                        self.error(line, &lloq_col, Some(""), format!("a limit for the censored record (DV '{dv_text}'): a number in LLOQ, or write DV as <x"));
-                        return None;
-                    }
-                }
-            }
-            DvText::Invalid(NumberProblem::NotNumeric) => {
-                self.error(
-                    line,
-                    &dv_col,
-                    Some(&dv_text),
-                    "a number, or BLQ, BQL, <LLOQ, <x for a censored record",
-                );
-                return None;
-            }
-            DvText::Invalid(NumberProblem::NonFinite) => {
-                self.error(line, &dv_col, Some(&dv_text), "a finite number");
-                return None;
-            }
-        };
-        Some(RowKind::Observation {
-            analyte,
-            value,
-            censored,
-            lloq,
-        })
-    }
-
-    fn analyte(&mut self, line: usize, text: &str) -> Option<Analyte> {
-        let dvid_col = self.columns.name(Role::Dvid).to_string();
-        if let Ok(x) = parse_number(text) {
-            let code = (x.fract() == 0.0 && x.abs() < 1e15).then_some(x as i64);
-            let found = code.and_then(|c| self.options.dvid_map.analyte(c));
-            return match found {
-                Some(a) => {
-                    if self.options.dvid_map == DvidMap::Default && self.default_map_used.is_none()
-                    {
-                        self.default_map_used = Some(line);
-                    }
-                    Some(a)
-                }
-                None => {
-                    self.error(
-                        line,
-                        &dvid_col,
-                        Some(text),
-                        format!(
-                            "an analyte name, or a code of the mapping {} (set it with --dvid-map, e.g. 1=transgene,2=b_cells)",
-                            self.options.dvid_map.describe()
-                        ),
-                    );
-                    None
-                }
-            };
-        }
-        if parse_number(text) == Err(NumberProblem::NonFinite) {
-            // "inf", "nan": not a code and not a name
-            self.error(
-                line,
-                &dvid_col,
-                Some(text),
-                "an analyte name (e.g. transgene, b_cells)",
-            );
-            return None;
-        }
-        let analyte = Analyte::new(text);
-        if !analyte.is_standard() {
-            let e = self
-                .unknown_analytes
-                .entry(analyte.clone())
-                .or_insert((line, 0));
-            e.1 += 1;
-        }
-        Some(analyte)
     }
 }

@@ -8,7 +8,7 @@ use std::fmt;
 use std::path::PathBuf;
 
 use super::issue::Issue;
-use super::reader::SkipReason;
+use super::records::SkipReason;
 use super::types::{Analyte, CovariateValue};
 use super::Loaded;
 
@@ -40,11 +40,14 @@ impl AnalyteSummary {
     }
 }
 
-/// Subjects sharing one total dose.
+/// Subjects sharing one dose level.
 #[derive(Debug, Clone, PartialEq)]
 pub struct DoseLevel {
-    /// Total amount infused per subject (0 for subjects without a dose).
+    /// Total amount infused per subject (0 for subjects without a dose), or the amount
+    /// per kg when `per_kg`.
     pub amount: f64,
+    /// Levels are `DOSE_PER_KG` values (every subject has one), not total amounts.
+    pub per_kg: bool,
     /// Subject identifiers at this level.
     pub subjects: Vec<String>,
 }
@@ -59,8 +62,8 @@ pub enum CovariateSummary {
         name: String,
         /// Subjects with a value.
         subjects: usize,
-        /// Smallest and largest value.
-        range: (f64, f64),
+        /// Smallest and largest value (`None` when no subject has a value).
+        range: Option<(f64, f64)>,
         /// Subjects in which it changes over time.
         time_varying: usize,
     },
@@ -108,7 +111,15 @@ impl Summary {
         let mut t_min = f64::INFINITY;
         let mut t_max = f64::NEG_INFINITY;
         let mut levels: Vec<DoseLevel> = Vec::new();
-        for s in &ds.subjects {
+        let per_kg: Option<Vec<f64>> = ds
+            .subjects
+            .iter()
+            .map(|s| match s.covariates.constant.get("DOSE_PER_KG") {
+                Some(CovariateValue::Numeric(x)) => Some(*x),
+                _ => None,
+            })
+            .collect();
+        for (k, s) in ds.subjects.iter().enumerate() {
             for o in &s.observations {
                 let (a, ids) = analytes.entry(o.analyte.clone()).or_insert_with(|| {
                     (
@@ -146,11 +157,15 @@ impl Summary {
                 t_min = t_min.min(t);
                 t_max = t_max.max(t);
             }
-            let total = s.total_dose();
-            match levels.iter_mut().find(|l| l.amount == total) {
+            let level = match &per_kg {
+                Some(v) => v[k],
+                None => s.total_dose(),
+            };
+            match levels.iter_mut().find(|l| l.amount == level) {
                 Some(l) => l.subjects.push(s.id.clone()),
                 None => levels.push(DoseLevel {
-                    amount: total,
+                    amount: level,
+                    per_kg: per_kg.is_some(),
                     subjects: vec![s.id.clone()],
                 }),
             }
@@ -210,11 +225,7 @@ fn covariate_summary(loaded: &Loaded, name: &str) -> CovariateSummary {
         CovariateSummary::Numeric {
             name: name.to_string(),
             subjects,
-            range: if lo <= hi {
-                (lo, hi)
-            } else {
-                (f64::NAN, f64::NAN)
-            },
+            range: (lo <= hi).then_some((lo, hi)),
             time_varying,
         }
     } else {
@@ -222,6 +233,25 @@ fn covariate_summary(loaded: &Loaded, name: &str) -> CovariateSummary {
             name: name.to_string(),
             levels: levels.into_iter().collect(),
         }
+    }
+}
+
+/// `1 dose`, `2 doses`.
+fn count(n: usize, word: &str) -> String {
+    if n == 1 {
+        format!("1 {word}")
+    } else {
+        format!("{n} {word}s")
+    }
+}
+
+/// At most 12 subject ids, then how many more.
+fn listed(ids: &[String]) -> String {
+    const MAX: usize = 12;
+    if ids.len() <= MAX {
+        ids.join(", ")
+    } else {
+        format!("{}, ... ({} more)", ids[..MAX].join(", "), ids.len() - MAX)
     }
 }
 
@@ -258,8 +288,11 @@ impl fmt::Display for Summary {
         let set_aside: usize = self.skipped.iter().map(|(_, l)| l.len()).sum();
         writeln!(
             f,
-            "  records       {} observations ({} censored), {} doses, {} set aside",
-            self.observations, self.censored, self.doses, set_aside
+            "  records       {} ({} censored), {}, {} set aside",
+            count(self.observations, "observation"),
+            self.censored,
+            count(self.doses, "dose"),
+            set_aside
         )?;
         match self.time_span {
             Some((lo, hi)) => {
@@ -291,12 +324,17 @@ impl fmt::Display for Summary {
             )?;
         }
         writeln!(f)?;
-        writeln!(f, "  dose levels (total amount per subject)")?;
+        let per_kg = self.dose_levels.first().is_some_and(|l| l.per_kg);
+        if per_kg {
+            writeln!(f, "  dose levels (DOSE_PER_KG)")?;
+        } else {
+            writeln!(f, "  dose levels (total amount per subject)")?;
+        }
         for l in &self.dose_levels {
-            let label = if l.amount == 0.0 {
-                "no dose".to_string()
-            } else {
-                human(l.amount)
+            let label = match (l.amount == 0.0, per_kg) {
+                (true, _) => "no dose".to_string(),
+                (false, true) => format!("{}/kg", human(l.amount)),
+                (false, false) => human(l.amount),
             };
             writeln!(
                 f,
@@ -304,7 +342,7 @@ impl fmt::Display for Summary {
                 label,
                 l.subjects.len(),
                 if l.subjects.len() == 1 { "" } else { "s" },
-                l.subjects.join(", ")
+                listed(&l.subjects)
             )?;
         }
         if !self.covariates.is_empty() {
@@ -324,13 +362,16 @@ impl fmt::Display for Summary {
                     } else {
                         String::new()
                     };
+                    let range = match range {
+                        Some((lo, hi)) => format!("{} - {}", human(*lo), human(*hi)),
+                        None => "(no values)".to_string(),
+                    };
                     writeln!(
                         f,
-                        "    {:<12} numeric      {} - {} ({} subjects{})",
+                        "    {:<12} numeric      {} ({}{})",
                         name,
-                        human(range.0),
-                        human(range.1),
-                        subjects,
+                        range,
+                        count(*subjects, "subject"),
                         varying
                     )?;
                 }
@@ -345,14 +386,19 @@ impl fmt::Display for Summary {
             writeln!(f)?;
             writeln!(f, "  records set aside")?;
             for (reason, lines) in &self.skipped {
-                let list: Vec<String> = lines.iter().map(|l| l.to_string()).collect();
+                let list: Vec<String> = lines.iter().take(50).map(|l| l.to_string()).collect();
+                let more = if lines.len() > 50 {
+                    format!(", ... ({} more)", lines.len() - 50)
+                } else {
+                    String::new()
+                };
                 writeln!(
                     f,
                     "    {} record{}: {reason}",
                     lines.len(),
                     if lines.len() == 1 { "" } else { "s" }
                 )?;
-                writeln!(f, "      lines {}", list.join(", "))?;
+                writeln!(f, "      lines {}{more}", list.join(", "))?;
             }
         }
         writeln!(f)?;

@@ -132,7 +132,7 @@ fn subject_rows(subject: &Subject, has_cmt: bool, has_dur: bool) -> Result<Vec<O
     // (time, order within a time, fields)
     let mut rows: Vec<(f64, u8, Vec<String>)> = Vec::new();
     for d in &subject.doses {
-        if !(d.amount > 0.0) {
+        if d.amount.is_nan() || d.amount <= 0.0 {
             return Err(DataError::Write {
                 reason: format!(
                     "subject {}: dose amount {} is not positive",
