@@ -62,7 +62,7 @@ impl CliError {
 /// Options shared by commands that write results.
 #[derive(Debug, Clone, clap::Args)]
 pub struct OutArgs {
-    /// Output directory (default ./cartkin-out/<command>).
+    /// Output directory (default `./cartkin-out/<command>`).
     #[arg(long)]
     pub out: Option<PathBuf>,
     /// Overwrite files in an existing output directory.
