@@ -154,7 +154,7 @@ pub(crate) fn assemble(file: &Path, table: RawTable) -> Result<Loaded, DataError
                 "at least one observation for each subject (this subject has only dose or other records)",
             ));
         }
-        if doses.is_empty() {
+        if doses.is_empty() && !failed_ids.contains(id.as_str()) {
             issues.push(Issue::warning(
                 file,
                 first_line,
