@@ -185,3 +185,27 @@ fn every_issue_of_a_bad_file_is_listed_in_line_order() {
         ]
     );
 }
+
+#[test]
+fn a_bad_analyte_does_not_hide_a_bad_value_on_the_same_row() {
+    let issues = refused("ID,TIME,DV,DVID,DOSE\n1,1,abc,,5e7\n1,2,5,igg,5e7\n");
+    assert_eq!(
+        located(&issues),
+        vec![
+            (2, "DVID", Some(""), Severity::Error),
+            (2, "DV", Some("abc"), Severity::Error),
+        ]
+    );
+}
+
+#[test]
+fn a_bad_time_does_not_hide_a_bad_value_on_the_same_row() {
+    let issues = refused("ID,TIME,DV,DVID,DOSE\n1,x,-3,igg,5e7\n1,2,5,igg,5e7\n");
+    assert_eq!(
+        located(&issues),
+        vec![
+            (2, "TIME", Some("x"), Severity::Error),
+            (2, "DV", Some("-3"), Severity::Error),
+        ]
+    );
+}
