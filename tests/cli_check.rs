@@ -462,3 +462,12 @@ fn records_set_aside_are_counted_and_explained() {
         assert!(c.stdout.contains(fragment), "{fragment:?} missing:\n{}", c.stdout);
     }
 }
+
+#[test]
+fn header_without_data_rows_is_refused() {
+    refused(
+        "ID,TIME,DV,DVID\n# nothing yet\n",
+        &[],
+        &["data.csv: expected at least one data row after the header"],
+    );
+}

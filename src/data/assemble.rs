@@ -5,8 +5,9 @@
 //! - Doses: the subject's dose records; else one dose at time 0 of the subject's `DOSE`
 //!   covariate (total cells); else `DOSE_PER_KG` × `WT` (WT at time 0). `DOSE` and `WT`
 //!   stay covariates.
-//! - Refused: two observations with the same (ID, TIME, analyte); a subject without
-//!   observations; a per-subject `DOSE` that changes over time.
+//! - Refused: a file without data rows; two observations with the same
+//!   (ID, TIME, analyte); a subject without observations; a per-subject `DOSE` that
+//!   changes over time.
 //! - Warned: a subject without any dose; a `DOSE` covariate that differs from the total
 //!   of the subject's dose records.
 
@@ -154,7 +155,7 @@ pub(crate) fn assemble(file: &Path, table: RawTable) -> Result<Loaded, DataError
                 "at least one observation for each subject (this subject has only dose or other records)",
             ));
         }
-        if doses.is_empty() {
+        if doses.is_empty() && !failed_ids.contains(id.as_str()) {
             issues.push(Issue::warning(
                 file,
                 first_line,
@@ -193,6 +194,15 @@ pub(crate) fn assemble(file: &Path, table: RawTable) -> Result<Loaded, DataError
                 ),
             ));
         }
+    }
+    if subjects.is_empty() && !issues.iter().any(Issue::is_error) {
+        issues.push(Issue::error(
+            file,
+            0,
+            "",
+            None,
+            "at least one data row after the header (the file has none)",
+        ));
     }
     issues.sort_by_key(|i| (i.severity, i.line));
     if issues.iter().any(Issue::is_error) {

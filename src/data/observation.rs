@@ -38,7 +38,9 @@ impl RowReader<'_> {
             "a positive number (limit of quantification)",
             false,
         );
-        let (Some(analyte), Ok(cens), Ok(lloq)) = (analyte, cens, lloq) else {
+        // An unreadable analyte does not stop the checks of the value; an unreadable
+        // flag or limit does (the value's checks depend on them).
+        let (Ok(cens), Ok(lloq)) = (cens, lloq) else {
             return None;
         };
         if let Some(l) = lloq {
@@ -57,12 +59,12 @@ impl RowReader<'_> {
         let lloq_col = self.columns.name(Role::Lloq).to_string();
         let (value, censored) = match parse_dv(&dv_text) {
             DvText::Number(x) => {
-                if x < 0.0 && analyte.is_standard() {
+                if let Some(a) = analyte.as_ref().filter(|a| x < 0.0 && a.is_standard()) {
                     self.error(
                         line,
                         &dv_col,
                         Some(&dv_text),
-                        format!("a value >= 0 ({analyte} cannot be negative)"),
+                        format!("a value >= 0 ({a} cannot be negative)"),
                     );
                     return None;
                 }
@@ -135,7 +137,7 @@ impl RowReader<'_> {
             }
         };
         Some(RowKind::Observation {
-            analyte,
+            analyte: analyte?,
             value,
             censored,
             lloq,

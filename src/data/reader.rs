@@ -349,8 +349,9 @@ impl RowReader<'_> {
                 (!is_missing(v)).then(|| v.to_string())
             })
             .collect();
-        let (Some(id), Ok(Some(time)), Ok(evid), Ok(mdv), Ok(amt)) = (id, time, evid, mdv, amt)
-        else {
+        // The kind of record decides which fields are checked next; a bad ID or TIME
+        // does not stop those checks.
+        let (Ok(evid), Ok(mdv), Ok(amt)) = (evid, mdv, amt) else {
             return None;
         };
         let dv_present = self.field(f, Role::Dv).is_some();
@@ -390,6 +391,9 @@ impl RowReader<'_> {
             }
             None if mdv == Some(true) => RowKind::Skipped(SkipReason::MissingDv),
             None => self.observation(f)?,
+        };
+        let (Some(id), Ok(Some(time))) = (id, time) else {
+            return None;
         };
         Some(Row {
             line,
