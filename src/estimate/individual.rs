@@ -245,8 +245,11 @@ pub fn fit_subject<M: Predict + ?Sized>(
             let p = &params[map.free[k]];
             p.transform.derivative(x, p.lower, p.upper)
         };
-        let cov = hessian(&obj, &optimum.psi)
-            .and_then(|h| uncertainty(&h, &optimum.psi, &names, &natural, &slope));
+        let cov = match &optimum.hessian {
+            Some(h) => uncertainty(h, &optimum.psi, &names, &natural, &slope),
+            None => hessian(&obj, &optimum.psi)
+                .and_then(|h| uncertainty(&h, &optimum.psi, &names, &natural, &slope)),
+        };
         match cov {
             Ok(u) => fit.uncertainty = Some(u),
             Err(why) => {

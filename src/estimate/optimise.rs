@@ -13,15 +13,28 @@
 //!    2-norm is below `grad_tol`, when the cost changes by less than 10⁻¹² between
 //!    iterations, or after `bfgs_max_iter` iterations. A failed line search keeps the
 //!    better of the two stages' points.
-//! 4. Convergence: the ∞-norm of the central-difference gradient at the final point,
-//!    counting only coordinates not on a bound (or on a bound with the gradient pushing
-//!    outward), is below `grad_tol`.
+//!    Several Nelder–Mead runs ending within [`TIE_TOL`] of the lowest −2LL are ties
+//!    (e.g. the two labellings of a biexponential, (α, F_B) ↔ (β, 1 − F_B)): the one
+//!    closest to the typical values (Euclidean, estimation scale) is kept, so estimates
+//!    follow the model's declared convention.
+//! 4. Newton polish and convergence test: with g the central-difference gradient and H
+//!    the central-difference Hessian ([`super::covariance::hessian`]) at the point, when
+//!    H is positive definite take the Newton step −H⁻¹g (halved up to 20 times until
+//!    −2LL does not increase), at most `newton_max_iter` times, until the Newton
+//!    decrement gᵀH⁻¹g (twice the predicted remaining decrease of −2LL; scale-free)
+//!    is below `newton_tol`: converged. When H is not positive definite (a parameter on a
+//!    bound or not identifiable), the test is the ∞-norm of g over the coordinates free
+//!    to move (not on a bound with g pushing outward) below `grad_tol`. A point that fails
+//!    the test but where no axis step lowers −2LL (O'Neill's AS 47 check) is a
+//!    non-smooth optimum — e.g. a change point such as Stein's Tmax sitting on a
+//!    sampling time — and counts as converged, with the reason reported.
 
 use argmin::core::{CostFunction, Error, Executor, Gradient, TerminationReason};
 use argmin::solver::linesearch::MoreThuenteLineSearch;
 use argmin::solver::neldermead::NelderMead;
 use argmin::solver::quasinewton::LBFGS;
 
+use super::covariance::hessian;
 use super::objective::Objective;
 use super::settings::FitSettings;
 use crate::model::Predict;
@@ -35,6 +48,10 @@ pub struct Optimum {
     pub neg2ll: f64,
     /// Central-difference gradient there.
     pub gradient: Vec<f64>,
+    /// Central-difference Hessian there (row-major), when it could be evaluated.
+    pub hessian: Option<Vec<f64>>,
+    /// Newton decrement gᵀH⁻¹g there (when H is positive definite).
+    pub decrement: Option<f64>,
     /// Passed the convergence test (module docs, step 4).
     pub converged: bool,
     /// Why it stopped, for the report.
@@ -118,6 +135,42 @@ fn lbfgs<M: Predict + ?Sized>(
     Ok((best, st.best_cost, reason))
 }
 
+/// Tie tolerance on −2LL between Nelder–Mead runs.
+pub const TIE_TOL: f64 = 1e-4;
+
+/// O'Neill's (1971, Appl Stat AS 47) test for a minimum of a possibly non-smooth
+/// objective: no step ±δ·max(1, |ψₖ|) along any axis, δ ∈ {10⁻³, 10⁻⁵}, lowers F below
+/// F(ψ) − tol.
+fn axis_minimum<M: Predict + ?Sized>(obj: &Objective<'_, M>, x: &[f64], fx: f64, tol: f64) -> bool {
+    let mut probe = x.to_vec();
+    for k in 0..x.len() {
+        for delta in [1e-3, 1e-5] {
+            for sign in [1.0, -1.0] {
+                probe[k] = x[k] + sign * delta * x[k].abs().max(1.0);
+                obj.map().clamp(&mut probe);
+                let f = obj.cost(&probe);
+                probe[k] = x[k];
+                if f < fx - tol {
+                    return false;
+                }
+            }
+        }
+    }
+    true
+}
+
+/// The Newton step −H⁻¹g when H (row-major) is positive definite.
+fn newton_step(hess: &[f64], g: &[f64]) -> Option<Vec<f64>> {
+    let d = g.len();
+    let h = nalgebra::DMatrix::from_row_slice(d, d, hess);
+    if h.iter().any(|v| !v.is_finite()) {
+        return None;
+    }
+    let chol = h.cholesky()?;
+    let step = chol.solve(&nalgebra::DVector::from_column_slice(g));
+    Some(step.iter().map(|v| -v).collect())
+}
+
 /// The gradient's ∞-norm over coordinates free to move (module docs, step 4).
 fn active_gradient_norm(obj_lower: &[f64], obj_upper: &[f64], psi: &[f64], g: &[f64]) -> f64 {
     let mut m: f64 = 0.0;
@@ -155,21 +208,32 @@ pub fn minimise<M: Predict + ?Sized>(
     }
     // Stable sort: ties keep the start order, so the typical values win a tie.
     screened.sort_by(|a, b| a.0.total_cmp(&b.0));
-    let mut best: Option<(Vec<f64>, f64)> = None;
+    let mut runs: Vec<(Vec<f64>, f64)> = Vec::new();
     let mut nm_failures = Vec::new();
     for (_, x0) in screened.iter().take(s.n_local) {
         match nelder_mead(obj, x0, s) {
-            Ok((x, c)) if c.is_finite() => {
-                if best.as_ref().is_none_or(|b| c < b.1) {
-                    best = Some((x, c));
-                }
-            }
+            Ok((x, c)) if c.is_finite() => runs.push((x, c)),
             Ok(_) => nm_failures.push("Nelder–Mead ended at an infeasible point".to_string()),
             Err(e) => nm_failures.push(e.to_string()),
         }
     }
-    let Some((nm_x, nm_cost)) = best else {
+    let Some(lowest) = runs.iter().map(|r| r.1).min_by(f64::total_cmp) else {
         return Err(format!("Nelder–Mead failed: {}", nm_failures.join("; ")));
+    };
+    // Ties (within TIE_TOL): the run closest to the typical values wins (module docs).
+    let typical = &starts[0];
+    let distance = |x: &[f64]| -> f64 {
+        x.iter()
+            .zip(typical)
+            .map(|(a, b)| (a - b).powi(2))
+            .sum::<f64>()
+    };
+    let Some((nm_x, nm_cost)) = runs
+        .into_iter()
+        .filter(|r| r.1 <= lowest + TIE_TOL)
+        .min_by(|a, b| distance(&a.0).total_cmp(&distance(&b.0)))
+    else {
+        return Err("Nelder–Mead failed".into());
     };
     let (mut x, mut message) = match lbfgs(obj, nm_x.clone(), s) {
         Ok((x, c, why)) if c.is_finite() && c <= nm_cost => (x, why),
@@ -180,22 +244,83 @@ pub fn minimise<M: Predict + ?Sized>(
         ),
     };
     obj.map().clamp(&mut x);
-    let neg2ll = obj.value(&x).map_err(|e| e.to_string())?;
-    let mut gradient = vec![0.0; x.len()];
-    obj.gradient_into(&x, &mut gradient)
-        .map_err(|e| format!("gradient at the optimum: {e}"))?;
-    let norm = active_gradient_norm(&obj.map().lower, &obj.map().upper, &x, &gradient);
-    let converged = norm < s.grad_tol;
-    if !converged {
-        message = format!(
-            "{message}; gradient ∞-norm {norm:.3e} ≥ tolerance {:.1e}",
-            s.grad_tol
-        );
+    let mut fx = obj.value(&x).map_err(|e| e.to_string())?;
+    let d = x.len();
+    let mut gradient = vec![0.0; d];
+    let mut hess = None;
+    let mut decrement = None;
+    for iter in 0..=s.newton_max_iter {
+        obj.gradient_into(&x, &mut gradient)
+            .map_err(|e| format!("gradient at the optimum: {e}"))?;
+        let h = hessian(obj, &x).ok();
+        let step = h.as_deref().and_then(|h| newton_step(h, &gradient));
+        hess = h;
+        let Some(step) = step else {
+            decrement = None;
+            break;
+        };
+        let dec: f64 = -step.iter().zip(&gradient).map(|(a, b)| a * b).sum::<f64>();
+        decrement = Some(dec);
+        if dec < s.newton_tol || iter == s.newton_max_iter {
+            break;
+        }
+        let mut alpha = 1.0;
+        let mut moved = false;
+        for _ in 0..20 {
+            let mut trial: Vec<f64> = x.iter().zip(&step).map(|(a, b)| a + alpha * b).collect();
+            obj.map().clamp(&mut trial);
+            let ft = obj.cost(&trial);
+            if ft <= fx {
+                moved = ft < fx || trial != x;
+                x = trial;
+                fx = ft;
+                break;
+            }
+            alpha *= 0.5;
+        }
+        if !moved {
+            break;
+        }
     }
+    let smooth = match decrement {
+        Some(dec) if dec < s.newton_tol => Ok(()),
+        Some(dec) => Err(format!(
+            "Newton decrement {dec:.3e} ≥ tolerance {:.1e}",
+            s.newton_tol
+        )),
+        None => {
+            let norm = active_gradient_norm(&obj.map().lower, &obj.map().upper, &x, &gradient);
+            if norm < s.grad_tol {
+                Ok(())
+            } else {
+                Err(format!(
+                    "Hessian not positive definite and gradient ∞-norm {norm:.3e} ≥ tolerance {:.1e}",
+                    s.grad_tol
+                ))
+            }
+        }
+    };
+    let converged = match smooth {
+        Ok(()) => true,
+        Err(why) => {
+            if axis_minimum(obj, &x, fx, s.newton_tol) {
+                message = format!(
+                    "{message}; non-smooth optimum: {why}, but no axis step lowers −2LL (O'Neill 1971 AS 47 check)"
+                );
+                true
+            } else {
+                message = format!("{message}; {why}");
+                false
+            }
+        }
+    };
+    let neg2ll = fx;
     Ok(Optimum {
         psi: x,
         neg2ll,
         gradient,
+        hessian: hess,
+        decrement,
         converged,
         message,
         evaluations: obj.evaluations(),

@@ -12,7 +12,9 @@
 //! | `nm_max_iter` | 1500 | iterations | ≥ 1 | Nelder–Mead iteration limit per run |
 //! | `nm_sd_tol` | 1e-8 | −2LL | > 0 | Nelder–Mead stops when the SD of the simplex costs falls below this |
 //! | `bfgs_max_iter` | 200 | iterations | ≥ 1 | L-BFGS iteration limit |
-//! | `grad_tol` | 1e-4 | −2LL per unit | > 0 | converged when the ∞-norm of the gradient on the estimation scale is below this |
+//! | `grad_tol` | 1e-4 | −2LL per unit | > 0 | L-BFGS stops when the gradient 2-norm is below this; the convergence test when the Hessian is not positive definite (∞-norm) |
+//! | `newton_tol` | 1e-6 | −2LL | > 0 | converged when the Newton decrement gᵀH⁻¹g is below this |
+//! | `newton_max_iter` | 6 | steps | ≥ 0 | Newton polishing steps after L-BFGS |
 //! | `threads` | 0 | threads | ≥ 0 | rayon threads; 0 = all cores |
 //!
 //! Results do not depend on `threads`: every subject's fit uses only its own random
@@ -39,6 +41,10 @@ pub struct FitSettings {
     pub bfgs_max_iter: u64,
     /// Gradient tolerance (∞-norm, −2LL per unit of the estimation scale).
     pub grad_tol: f64,
+    /// Newton-decrement tolerance (−2LL).
+    pub newton_tol: f64,
+    /// Newton polishing steps after L-BFGS.
+    pub newton_max_iter: usize,
     /// Rayon threads (0 = all cores).
     pub threads: usize,
 }
@@ -55,6 +61,8 @@ impl Default for FitSettings {
             nm_sd_tol: 1e-8,
             bfgs_max_iter: 200,
             grad_tol: 1e-4,
+            newton_tol: 1e-6,
+            newton_max_iter: 6,
             threads: 0,
         }
     }
@@ -101,6 +109,7 @@ impl FitSettings {
         positive("simplex_step", self.simplex_step)?;
         positive("nm_sd_tol", self.nm_sd_tol)?;
         positive("grad_tol", self.grad_tol)?;
+        positive("newton_tol", self.newton_tol)?;
         if self.n_local == 0 || self.n_local > self.n_starts + 1 {
             return Err(SettingsError {
                 name: "n_local",
