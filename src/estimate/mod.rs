@@ -31,6 +31,7 @@ pub mod optimise;
 pub mod settings;
 pub mod start;
 pub mod summary;
+pub mod tables;
 
 pub use individual::{
     fit_individuals, fit_subject, resolve_fixed, EstimateError, FitOptions, FitStatus,
