@@ -10,8 +10,13 @@ use std::path::Path;
 
 use cartkin::data::read_csv;
 use cartkin::estimate::{fit_individuals, FitOptions, FitSettings};
+use cartkin::estimate::{Objective, ParameterMap, Records};
 use cartkin::model::Model;
+use cartkin::model::{Individual, Predict};
 use criterion::{criterion_group, criterion_main, Criterion};
+
+#[path = "../tests/estimate_support/mod.rs"]
+mod estimate_support;
 
 fn options() -> FitOptions {
     FitOptions {
@@ -45,9 +50,31 @@ fn stein(c: &mut Criterion) {
         evals as f64 / data.subjects.len() as f64
     );
     let mut g = c.benchmark_group("fit_individual");
-    g.sample_size(20);
+    g.sample_size(10);
     g.bench_function("stein2019_24_subjects", |b| {
         b.iter(|| fit_individuals(&model, &data, &opts).expect("fit"))
+    });
+    // The same fit with the hand-written closed form (optimiser cost without the VM).
+    let hand = estimate_support::Stein::new();
+    g.bench_function("stein_hand_written_24_subjects", |b| {
+        b.iter(|| fit_individuals(&hand, &data, &opts).expect("fit"))
+    });
+    // One objective evaluation (13 records) and one prediction.
+    let subject = &data.subjects[0];
+    let (records, _) = Records::from_subject(subject, &model, None).expect("records");
+    let map = ParameterMap::new(&model, &[]);
+    let ind = Individual {
+        doses: &subject.doses,
+        covariates: &subject.covariates,
+    };
+    let obj = Objective::new(&model, ind, &records, &map);
+    let psi = map.typical_psi(&model);
+    g.sample_size(50);
+    g.bench_function("objective_eval_stein2019", |b| b.iter(|| obj.value(&psi)));
+    let theta = model.typical();
+    let mut out = vec![0.0; records.len()];
+    g.bench_function("predict_stein2019_13_points", |b| {
+        b.iter(|| model.predict(&theta, &ind, &records.times, &records.outputs, &mut out))
     });
     g.finish();
 }
