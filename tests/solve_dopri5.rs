@@ -306,3 +306,40 @@ fn enter_segment_is_called_with_the_segment() {
     // y' = 1 is integrated exactly by any Runge-Kutta method (up to rounding)
     assert_relative_eq!(y[0], 1.5, max_relative = 1e-14);
 }
+
+#[test]
+fn h_max_and_h_init_are_respected() {
+    // h_max = 0.1 over [0, 10]: at least 100 accepted steps, though the tolerance alone
+    // would allow far fewer.
+    let mut sys = Decay { k: 0.1 };
+    let mut capped = Solver::new(
+        1,
+        SolverOptions {
+            h_max: 0.1,
+            ..options(1e-6, 1e-9)
+        },
+    );
+    solve(&mut capped, &mut sys, 0.0, 10.0, &[1.0], &[])
+        .2
+        .unwrap();
+    assert!(capped.stats().accepted >= 100, "{:?}", capped.stats());
+    let mut free = Solver::new(1, options(1e-6, 1e-9));
+    solve(&mut free, &mut sys, 0.0, 10.0, &[1.0], &[])
+        .2
+        .unwrap();
+    assert!(free.stats().accepted < 30, "{:?}", free.stats());
+
+    // a given first step skips the starting-step estimate (one evaluation fewer)
+    let mut given = Solver::new(
+        1,
+        SolverOptions {
+            h_init: Some(0.01),
+            ..options(1e-6, 1e-9)
+        },
+    );
+    solve(&mut given, &mut sys, 0.0, 10.0, &[1.0], &[])
+        .2
+        .unwrap();
+    let s = *given.stats();
+    assert_eq!(s.rhs_evals, 6 * s.steps + 1, "{s:?}");
+}

@@ -365,3 +365,51 @@ impl OutputCursor {
         }
     }
 }
+
+/// Hairer's starting-step algorithm for a method of order `order`, given f0 = f(t, y):
+/// h0 = 0.01 ‖y‖/‖f0‖, one explicit Euler step to estimate ‖y''‖, then
+/// h = min(100 h0, (0.01 / max(‖y''‖, ‖f0‖))^(1/order), h_max).
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn initial_step<S: OdeSystem + ?Sized>(
+    sys: &mut S,
+    t: f64,
+    y: &[f64],
+    f0: &[f64],
+    (y1, f1): (&mut [f64], &mut [f64]),
+    h_max: f64,
+    (rtol, atol): (f64, f64),
+    order: i32,
+    stats: &mut SolveStats,
+) -> f64 {
+    let mut dnf = 0.0;
+    let mut dny = 0.0;
+    for i in 0..y.len() {
+        let sk = atol + rtol * y[i].abs();
+        dnf += (f0[i] / sk).powi(2);
+        dny += (y[i] / sk).powi(2);
+    }
+    let mut h = if dnf <= 1e-10 || dny <= 1e-10 {
+        1e-6
+    } else {
+        (dny / dnf).sqrt() * 0.01
+    };
+    h = h.min(h_max);
+    for i in 0..y.len() {
+        y1[i] = y[i] + h * f0[i];
+    }
+    sys.rhs(t + h, y1, f1);
+    stats.rhs_evals += 1;
+    let mut der2 = 0.0;
+    for i in 0..y.len() {
+        let sk = atol + rtol * y[i].abs();
+        der2 += ((f1[i] - f0[i]) / sk).powi(2);
+    }
+    let der2 = der2.sqrt() / h;
+    let der12 = der2.abs().max(dnf.sqrt());
+    let h1 = if der12 <= 1e-15 || !der12.is_finite() {
+        (1e-6f64).max(h * 1e-3)
+    } else {
+        (0.01 / der12).powf(1.0 / order as f64)
+    };
+    (100.0 * h).min(h1).min(h_max)
+}

@@ -38,10 +38,10 @@
 //! Reference: E. Hairer, G. Wanner. *Solving Ordinary Differential Equations II. Stiff
 //! and Differential-Algebraic Problems.* 2nd ed., Springer 1996.
 
-use super::dopri5::initial_step;
 use super::linalg::{lu_factor, lu_solve};
 use super::{
-    error_norm, first_non_finite, OdeSystem, OutputCursor, Segment, SolveError, SolveStats,
+    error_norm, first_non_finite, initial_step, OdeSystem, OutputCursor, Segment, SolveError,
+    SolveStats,
 };
 
 const GAMMA: f64 = 0.25;
