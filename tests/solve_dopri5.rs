@@ -236,6 +236,13 @@ fn invalid_input_is_an_error() {
     );
     let (_, _, result) = solve(&mut bad, &mut sys, 0.0, 1.0, &[1.0], &[]);
     assert!(matches!(result, Err(SolveError::InvalidInput { .. })));
+    // atol = 0 would leave a state at zero without an error scale (0/0 in the norm)
+    let mut no_atol = Solver::new(1, options(1e-6, 0.0));
+    let (_, _, result) = solve(&mut no_atol, &mut sys, 0.0, 1.0, &[0.0], &[]);
+    match result {
+        Err(e @ SolveError::InvalidInput { .. }) => assert!(e.to_string().contains("atol = 0")),
+        other => panic!("expected InvalidInput, got {other:?}"),
+    }
 }
 
 #[test]

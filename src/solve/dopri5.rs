@@ -186,9 +186,11 @@ impl Workspace {
                 non_finite = None;
                 facold = err.max(1e-4);
                 stats.accepted += 1;
-                self.prepare_dense(h, y);
                 let t_old = t;
                 t = if last { t1 } else { t + h };
+                if cursor.needs_dense(seg.outputs, t) {
+                    self.prepare_dense(h, y);
+                }
                 y.copy_from_slice(&self.y1);
                 self.k.swap(0, 6);
                 let rcont = &self.rcont;

@@ -72,7 +72,7 @@ pub enum Method {
 /// |---|---|---|
 /// | `method` | `Dopri5` | integration method |
 /// | `rtol` | 1e-6 | relative tolerance (> 0) |
-/// | `atol` | 1e-9 | absolute tolerance (≥ 0, and rtol + atol > 0) |
+/// | `atol` | 1e-9 | absolute tolerance (> 0) |
 /// | `max_steps` | 100 000 | step attempts allowed per [`Solver::integrate`] call |
 /// | `h_init` | `None` | first step; `None` chooses it automatically (HNW 1993 §II.4) |
 /// | `h_max` | ∞ | largest step (time units of the system) |
@@ -266,8 +266,11 @@ impl Solver {
         if !(o.rtol > 0.0 && o.rtol.is_finite()) {
             return bad(format!("rtol = {}, expected a finite number > 0", o.rtol));
         }
-        if !(o.atol >= 0.0 && o.atol.is_finite()) {
-            return bad(format!("atol = {}, expected a finite number >= 0", o.atol));
+        if !(o.atol > 0.0 && o.atol.is_finite()) {
+            return bad(format!(
+                "atol = {}, expected a finite number > 0 (a state at zero needs an absolute error scale)",
+                o.atol
+            ));
         }
         if o.h_max.is_nan() || o.h_max <= 0.0 {
             return bad(format!("h_max = {}, expected > 0", o.h_max));
@@ -340,6 +343,12 @@ impl OutputCursor {
             next += 1;
         }
         OutputCursor { next }
+    }
+
+    /// Whether an output lies strictly before `t` (so the step ending at `t` needs its
+    /// dense output).
+    pub fn needs_dense(&self, outputs: &[f64], t: f64) -> bool {
+        self.next < outputs.len() && outputs[self.next] < t
     }
 
     /// After a step accepted up to `t` (new state `y`): emit every pending output

@@ -260,9 +260,11 @@ impl Workspace {
                     h_acc = h;
                     err_acc = err.max(1e-2);
 
-                    self.prepare_dense(y);
                     let t_old = t;
                     t = if last { t1 } else { t + h };
+                    if cursor.needs_dense(seg.outputs, t) {
+                        self.prepare_dense(y);
+                    }
                     y.copy_from_slice(&self.ynew);
                     let cont = &self.cont;
                     let ynew = &self.ynew;
