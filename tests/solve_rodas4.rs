@@ -324,3 +324,20 @@ fn rodas4_reports_a_non_finite_derivative() {
         other => panic!("expected NonFinite, got {other:?}"),
     }
 }
+
+#[test]
+fn a_segment_shorter_than_the_time_resolution_is_one_exact_step() {
+    // [100, 100 + 2 ulp]: a segment created by nearly coinciding stop times must not fail
+    // with "step size too small". y' = -y over 2 ulp of 100 leaves y = 1 - 2.8e-14.
+    let t0 = 100.0_f64;
+    let t1 = f64::from_bits(t0.to_bits() + 2);
+    for method in [Method::Dopri5, Method::Rodas4] {
+        let mut sys = Decay { k: 1.0 };
+        let mut solver = Solver::new(1, options(method, 1e-6, 1e-9));
+        let (y, got, result) = solve(&mut solver, &mut sys, t0, t1, &[1.0], &[t1]);
+        result.unwrap();
+        assert_eq!(got[0], y);
+        assert_relative_eq!(y[0], (-(t1 - t0)).exp(), max_relative = 1e-15);
+        assert_eq!(solver.stats().accepted, 1, "{method:?}");
+    }
+}

@@ -150,15 +150,17 @@ impl Workspace {
             if steps >= seg.options.max_steps {
                 return Err(SolveError::TooManySteps { time: t, steps });
             }
-            if 0.1 * h <= t.abs().max(t1.abs()) * f64::EPSILON || h < f64::MIN_POSITIVE {
+            if t + 1.01 * h >= t1 {
+                h = t1 - t;
+                last = true;
+            }
+            // A step landing exactly on t1 is always allowed (however short the rest of
+            // the segment); otherwise the step must stay resolvable in t.
+            if !last && (0.1 * h <= t.abs().max(t1.abs()) * f64::EPSILON || h < f64::MIN_POSITIVE) {
                 return Err(match non_finite {
                     Some(state) => SolveError::NonFinite { time: t, state },
                     None => SolveError::StepSizeTooSmall { time: t, step: h },
                 });
-            }
-            if t + 1.01 * h >= t1 {
-                h = t1 - t;
-                last = true;
             }
             steps += 1;
             stats.steps += 1;
