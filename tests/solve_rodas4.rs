@@ -5,7 +5,7 @@ mod solve_common;
 
 use approx::assert_relative_eq;
 use cartkin::solve::{Method, OdeSystem, SolveError, Solver, SolverOptions};
-use solve_common::{harmonic, linear2, linear2_exact, Decay, FnSystem};
+use solve_common::{harmonic, linear2, linear2_exact, Decay, FnSystem, ROBERTSON_40};
 
 fn options(method: Method, rtol: f64, atol: f64) -> SolverOptions {
     SolverOptions {
@@ -55,17 +55,6 @@ fn robertson_jacobian(_t: f64, y: &[f64], j: &mut [f64]) {
         0.0,
     ]);
 }
-
-/// Robertson at t = 40 from y(0) = (1, 0, 0). SciPy 1.17 `solve_ivp(method="Radau",
-/// rtol=1e-12, atol=(1e-16, 1e-20, 1e-16))` with the exact Jacobian gives
-/// (0.7158270687194055, 9.185534764557771e-06, 0.2841637457458303); LSODA and BDF at the
-/// same tolerances agree to 4e-12 relative; the LSODE/CVODE example output prints
-/// (7.158271e-01, 9.185535e-06, 2.841637e-01).
-const ROBERTSON_40: [f64; 3] = [
-    0.715_827_068_719_405_5,
-    9.185_534_764_557_771e-6,
-    0.284_163_745_745_830_3,
-];
 
 /// Van der Pol with μ = 1000: y1' = y2, y2' = μ (1 − y1²) y2 − y1 (HW 1996 §IV.1, unscaled).
 fn van_der_pol() -> FnSystem<impl FnMut(f64, &[f64], &mut [f64])> {
