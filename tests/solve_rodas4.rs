@@ -330,3 +330,23 @@ fn a_segment_shorter_than_the_time_resolution_is_one_exact_step() {
         assert_eq!(solver.stats().accepted, 1, "{method:?}");
     }
 }
+
+#[test]
+fn switching_method_on_a_solver_matches_a_fresh_solver() {
+    let mut sys = linear2();
+    let rodas = options(Method::Rodas4, 1e-8, 1e-12);
+    let mut fresh = Solver::new(2, rodas.clone());
+    let (expected, _, r) = solve(&mut fresh, &mut sys, 0.0, 3.0, &[1.0, 0.0], &[]);
+    r.unwrap();
+    let mut switched = Solver::new(2, options(Method::Dopri5, 1e-6, 1e-9));
+    solve(&mut switched, &mut sys, 0.0, 3.0, &[1.0, 0.0], &[])
+        .2
+        .unwrap();
+    switched.set_options(rodas.clone());
+    switched.reset_stats();
+    assert_eq!(switched.options(), &rodas);
+    let (y, _, r) = solve(&mut switched, &mut sys, 0.0, 3.0, &[1.0, 0.0], &[]);
+    r.unwrap();
+    assert_eq!(y, expected);
+    assert_eq!(switched.stats(), fresh.stats());
+}

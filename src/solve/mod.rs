@@ -187,6 +187,13 @@ impl Solver {
         &self.options
     }
 
+    /// Replace the settings; the workspace is kept (and allocated for the new method if
+    /// it changes).
+    pub fn set_options(&mut self, options: SolverOptions) {
+        self.options = options;
+        self.ensure_dim(self.dim);
+    }
+
     /// Work counters since creation or the last [`Solver::reset_stats`].
     pub fn stats(&self) -> &SolveStats {
         &self.stats

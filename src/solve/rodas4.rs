@@ -18,8 +18,8 @@
 //! Jacobian: the system's exact one when [`super::OdeSystem::jacobian`] returns `true`,
 //! otherwise forward differences column by column with increments
 //! `δ_j = √ε · max(|y_j|, 1e-5)` (rounded so that y_j + δ_j − y_j = δ_j exactly); f_t by a
-//! forward difference in t with `δ_t = √ε · max(|t|, 1e-5)` (backward when t + δ_t would
-//! leave the segment).
+//! forward difference in t with rodas.f's `δ_t = √(ε · max(|t|, 1e-5))` (backward when
+//! t + δ_t would leave the segment).
 //!
 //! Step size: `fac = clamp(err^(1/4)/0.9, 1/6, 5)`, `h_new = h/fac`, with Gustafsson's
 //! predictive controller after the first accepted step (HW 1996 §IV.8, eq. 8.21 and rodas.f):
@@ -333,7 +333,7 @@ impl Workspace {
                 state: entry / n.max(1),
             });
         }
-        let mut dt = sqrt_eps * t.abs().max(1e-5);
+        let mut dt = (f64::EPSILON * t.abs().max(1e-5)).sqrt();
         if t + dt > seg.t1 && t - dt >= seg.t0 {
             dt = -dt;
         }
