@@ -355,8 +355,10 @@ impl Workspace {
     fn stages<S: OdeSystem + ?Sized>(&mut self, sys: &mut S, t: f64, h: f64, y: &[f64]) {
         let n = self.n;
         let (lu, piv) = (&self.lu, &self.piv);
-        let (f0, ft, yt, fs) = (&self.f0, &self.ft, &mut self.ytmp, &mut self.fstage);
-        let [k1, k2, k3, k4, k5, k6] = &mut self.k;
+        // Slices of length exactly n: the loops below run without bounds checks.
+        let (y, f0, ft) = (&y[..n], &self.f0[..n], &self.ft[..n]);
+        let (yt, fs) = (&mut self.ytmp[..n], &mut self.fstage[..n]);
+        let [k1, k2, k3, k4, k5, k6] = self.k.each_mut().map(|v| &mut v[..n]);
         let hinv = 1.0 / h;
 
         for i in 0..n {
@@ -410,8 +412,8 @@ impl Workspace {
         }
         lu_solve(lu, n, piv, k6);
 
-        for i in 0..n {
-            self.ynew[i] = yt[i] + k6[i];
+        for ((out, a), b) in self.ynew.iter_mut().zip(yt.iter()).zip(k6.iter()) {
+            *out = a + b;
         }
     }
 
