@@ -69,7 +69,12 @@ fn cart_peak_between_day_7_and_14() {
     let day = run.times[ipk];
     assert!((7.0..=14.0).contains(&day), "CAR-T peak on day {day}");
     // an interior maximum, not the end of the grid
-    assert!(cart[ipk] > 10.0 * cart[0], "peak {} vs day-0 {}", cart[ipk], cart[0]);
+    assert!(
+        cart[ipk] > 10.0 * cart[0],
+        "peak {} vs day-0 {}",
+        cart[ipk],
+        cart[0]
+    );
 }
 
 #[test]
@@ -77,10 +82,18 @@ fn b_cells_below_1_within_14_days() {
     // peer: first below 1 cell/uL on day 13.49, nadir 0.533
     let run = Run::typical("cd19_bcell", DOSE);
     let b = run.out("b_cells");
-    let first = run.times.iter().zip(b).find(|(_, &v)| v < 1.0).map(|(&t, _)| t);
+    let first = run
+        .times
+        .iter()
+        .zip(b)
+        .find(|(_, &v)| v < 1.0)
+        .map(|(&t, _)| t);
     match first {
         Some(t) => assert!(t <= 14.0, "b_cells first below 1 cell/uL on day {t}"),
-        None => panic!("b_cells never below 1 cell/uL (min {})", b.iter().fold(f64::INFINITY, |m, &v| m.min(v))),
+        None => panic!(
+            "b_cells never below 1 cell/uL (min {})",
+            b.iter().fold(f64::INFINITY, |m, &v| m.min(v))
+        ),
     }
 }
 
@@ -89,10 +102,17 @@ fn b_cell_recovery_above_10_between_day_60_and_150() {
     // peer: day 120.9
     let run = Run::typical("cd19_bcell", DOSE);
     let b = run.out("b_cells");
-    let nadir = (0..b.len()).min_by(|&x, &y| b[x].total_cmp(&b[y])).expect("non-empty");
-    let rec = (nadir..b.len()).find(|&i| b[i] > 10.0).map(|i| run.times[i]);
+    let nadir = (0..b.len())
+        .min_by(|&x, &y| b[x].total_cmp(&b[y]))
+        .expect("non-empty");
+    let rec = (nadir..b.len())
+        .find(|&i| b[i] > 10.0)
+        .map(|i| run.times[i]);
     match rec {
-        Some(t) => assert!((60.0..=150.0).contains(&t), "B cells back above 10/uL on day {t}"),
+        Some(t) => assert!(
+            (60.0..=150.0).contains(&t),
+            "B cells back above 10/uL on day {t}"
+        ),
         None => panic!("no B-cell recovery above 10 cells/uL by day 365"),
     }
 }
@@ -113,9 +133,15 @@ fn igg_nadir_at_least_70_percent_of_baseline() {
     let baseline = run.param("IgG0");
     approx::assert_relative_eq!(igg[0], baseline, max_relative = 1e-12); // pre-dose steady state
     let nadir = igg.iter().fold(f64::INFINITY, |m, &v| m.min(v));
-    assert!(nadir >= 0.70 * baseline, "IgG nadir {nadir} g/L < 70 % of {baseline}");
+    assert!(
+        nadir >= 0.70 * baseline,
+        "IgG nadir {nadir} g/L < 70 % of {baseline}"
+    );
     // and there is a dip (the test would be void if IgG did not move)
-    assert!(nadir < 0.95 * baseline, "IgG nadir {nadir} g/L: no dip at all");
+    assert!(
+        nadir < 0.95 * baseline,
+        "IgG nadir {nadir} g/L: no dip at all"
+    );
 }
 
 #[test]
@@ -124,7 +150,10 @@ fn anti_dsdna_below_half_of_baseline_by_month_6() {
     let run = Run::typical("cd19_bcell", DOSE);
     let baseline = run.param("AB0");
     let d180 = run.at("anti_dsdna", 180.0);
-    assert!(d180 < 0.5 * baseline, "anti-dsDNA at day 180 = {d180} IU/mL (baseline {baseline})");
+    assert!(
+        d180 < 0.5 * baseline,
+        "anti-dsDNA at day 180 = {d180} IU/mL (baseline {baseline})"
+    );
 }
 
 #[test]
@@ -136,11 +165,17 @@ fn transgene_below_lloq_by_month_6_to_12() {
     // below the LLOQ at day 180 and for the rest of the first year
     for (t, v) in run.times.iter().zip(tg) {
         if *t >= 180.0 {
-            assert!(*v < lloq, "transgene {v} copies/ug at day {t} (LLOQ {lloq})");
+            assert!(
+                *v < lloq,
+                "transgene {v} copies/ug at day {t} (LLOQ {lloq})"
+            );
         }
     }
     // and quantifiable for a while after the infusion (a void model would pass the above)
-    assert!(run.at("transgene", 28.0) > lloq, "transgene below LLOQ already at day 28");
+    assert!(
+        run.at("transgene", 28.0) > lloq,
+        "transgene below LLOQ already at day 28"
+    );
 }
 
 #[test]
@@ -184,12 +219,18 @@ fn cd19_and_cd19_cd20_spare_plasma_cells() {
     for name in ["cd19_bcell", "cd19_cd20_bcell"] {
         let run = Run::typical(name, DOSE);
         let v = plasma_cell_violation(&run);
-        assert!(v <= 1e-9, "{name}: plasma cells fall below the no-killing bound ({v:e})");
+        assert!(
+            v <= 1e-9,
+            "{name}: plasma cells fall below the no-killing bound ({v:e})"
+        );
     }
     // the bound is not vacuous: a BCMA-targeting product breaks it
     let bcma = Run::with("cd19_cd20_bcell", DOSE, &[("bcma", 1.0)]);
     let v = plasma_cell_violation(&bcma);
-    assert!(v > 0.1, "with bcma = 1 plasma cells should be killed (violation {v:e})");
+    assert!(
+        v > 0.1,
+        "with bcma = 1 plasma cells should be killed (violation {v:e})"
+    );
 }
 
 /// PB(t) ≥ PB0·exp(−kdpb·t) when plasmablasts are not killed (inflow kpb·Bm ≥ 0).
@@ -211,7 +252,10 @@ fn cd20_only_spares_plasmablasts_cd19_kills_them() {
     // CD20-only product (cd19 = 0, cd20 = 1): plasmablasts are CD20− (REFERENCES §3)
     let cd20 = Run::with("cd19_cd20_bcell", DOSE, &[("cd19", 0.0)]);
     let v = plasmablast_violation(&cd20);
-    assert!(v <= 1e-9, "CD20-only: plasmablasts fall below the no-killing bound ({v:e})");
+    assert!(
+        v <= 1e-9,
+        "CD20-only: plasmablasts fall below the no-killing bound ({v:e})"
+    );
     // naive and memory B cells are still depleted
     let b = cd20.out("b_cells");
     let nadir = b.iter().fold(f64::INFINITY, |m, &x| m.min(x));
@@ -219,5 +263,8 @@ fn cd20_only_spares_plasmablasts_cd19_kills_them() {
     // CD19 kills plasmablasts: far below the no-killing bound
     let cd19 = Run::typical("cd19_bcell", DOSE);
     let v = plasmablast_violation(&cd19);
-    assert!(v > 0.5, "CD19: plasmablasts should be killed (violation {v:e})");
+    assert!(
+        v > 0.5,
+        "CD19: plasmablasts should be killed (violation {v:e})"
+    );
 }

@@ -145,7 +145,10 @@ fn check_case(case: &Case) {
                 case.why
             );
             if ratio > worst.0 {
-                worst = (ratio, format!("{} at t = {}", reference.outputs[k], reference.times[i]));
+                worst = (
+                    ratio,
+                    format!("{} at t = {}", reference.outputs[k], reference.times[i]),
+                );
             }
         }
     }
@@ -209,7 +212,11 @@ fn every_parameter_has_a_unit_and_every_model_a_description_and_reference() {
         assert!(!model.description().is_empty(), "{name}: no description");
         assert!(!model.references().is_empty(), "{name}: no reference");
         for p in model.parameters() {
-            assert!(!p.unit.is_empty(), "{name}: parameter {} has no unit", p.name);
+            assert!(
+                !p.unit.is_empty(),
+                "{name}: parameter {} has no unit",
+                p.name
+            );
             assert!(
                 p.typical >= p.lower && p.typical <= p.upper,
                 "{name}: parameter {} = {} outside its bounds [{}, {}]",
@@ -220,7 +227,11 @@ fn every_parameter_has_a_unit_and_every_model_a_description_and_reference() {
             );
         }
         for o in model.outputs() {
-            assert!(!o.unit.is_empty(), "{name}: output {} has no unit", o.analyte.name());
+            assert!(
+                !o.unit.is_empty(),
+                "{name}: output {} has no unit",
+                o.analyte.name()
+            );
         }
     }
 }

@@ -75,7 +75,10 @@ fn rodas4_completes_and_matches_reference() {
             );
         }
     }
-    assert!(stats.accepted > 0 && stats.lu_decompositions > 0, "{stats:?}");
+    assert!(
+        stats.accepted > 0 && stats.lu_decompositions > 0,
+        "{stats:?}"
+    );
     eprintln!("singh2021 rodas4 stats: {stats:?}");
 }
 

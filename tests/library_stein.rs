@@ -51,26 +51,30 @@ fn max_rel_diff(theta_overrides: &[(&str, f64)]) -> (f64, f64) {
 #[test]
 fn ode_matches_closed_form_typical_subject() {
     let (rel, t) = max_rel_diff(&[]);
-    assert!(rel <= 1e-6, "max relative difference {rel:e} at t = {t} (bound 1e-6)");
+    assert!(
+        rel <= 1e-6,
+        "max relative difference {rel:e} at t = {t} (bound 1e-6)"
+    );
 }
 
 #[test]
 fn ode_matches_closed_form_early_fast_expander() {
     // Tmax 5 d, 1e5-fold expansion, fast first decline
     let (rel, t) = max_rel_diff(&[("tmax", 5.0), ("foldx", 1e5), ("alpha", 0.5)]);
-    assert!(rel <= 1e-6, "max relative difference {rel:e} at t = {t} (bound 1e-6)");
+    assert!(
+        rel <= 1e-6,
+        "max relative difference {rel:e} at t = {t} (bound 1e-6)"
+    );
 }
 
 #[test]
 fn ode_matches_closed_form_late_slow_expander() {
     // Tmax 21.7 d (not on the daily grid), 50-fold expansion, large memory fraction
-    let (rel, t) = max_rel_diff(&[
-        ("tmax", 21.7),
-        ("foldx", 50.0),
-        ("fb", 0.2),
-        ("beta", 0.01),
-    ]);
-    assert!(rel <= 1e-6, "max relative difference {rel:e} at t = {t} (bound 1e-6)");
+    let (rel, t) = max_rel_diff(&[("tmax", 21.7), ("foldx", 50.0), ("fb", 0.2), ("beta", 0.01)]);
+    assert!(
+        rel <= 1e-6,
+        "max relative difference {rel:e} at t = {t} (bound 1e-6)"
+    );
 }
 
 #[test]
@@ -85,7 +89,8 @@ fn closed_form_by_hand_around_tmax() {
     let before = 24000.0 * (-rho * 1e-6).exp();
     let after = 24000.0 - 24000.0 * 1e-6 * (0.9921 * 0.16 + 0.0079 * 0.0032);
     // day 100: (1−F_B)·Cmax·e^(−0.16·90.7) + F_B·Cmax·e^(−0.0032·90.7)
-    let day100 = 0.9921 * 24000.0 * (-0.16_f64 * 90.7).exp() + 0.0079 * 24000.0 * (-0.0032_f64 * 90.7).exp();
+    let day100 =
+        0.9921 * 24000.0 * (-0.16_f64 * 90.7).exp() + 0.0079 * 24000.0 * (-0.0032_f64 * 90.7).exp();
     let expected = [before, 24000.0, after, day100];
     for model in [&closed, &ode] {
         let got = predict_all(model, None, &typical(model), &times);

@@ -30,7 +30,12 @@ pub fn read_reference(name: &str) -> Reference {
     let mut rdr = csv::Reader::from_path(&path)
         .unwrap_or_else(|e| panic!("cannot open {}: {e}", path.display()));
     let header = rdr.headers().expect("reference header").clone();
-    assert_eq!(&header[0], "time", "{}: first column must be time", path.display());
+    assert_eq!(
+        &header[0],
+        "time",
+        "{}: first column must be time",
+        path.display()
+    );
     let outputs: Vec<String> = header.iter().skip(1).map(str::to_string).collect();
     let mut times = Vec::new();
     let mut values = vec![Vec::new(); outputs.len()];
@@ -112,7 +117,12 @@ pub fn try_predict_all(
 }
 
 /// As [`try_predict_all`], panicking on a failed prediction.
-pub fn predict_all(model: &Model, dose: Option<f64>, theta: &[f64], times: &[f64]) -> Vec<Vec<f64>> {
+pub fn predict_all(
+    model: &Model,
+    dose: Option<f64>,
+    theta: &[f64],
+    times: &[f64],
+) -> Vec<Vec<f64>> {
     try_predict_all(model, dose, theta, times)
         .unwrap_or_else(|e| panic!("{}: predict failed: {e}", model.name()))
 }
