@@ -3,6 +3,4 @@
 
 mod spec;
 
-pub use spec::{
-    ErrorModel, Individual, Output, Parameter, Predict, PredictError, Role, Transform,
-};
+pub use spec::{ErrorModel, Individual, Output, Parameter, Predict, PredictError, Role, Transform};
