@@ -1,0 +1,356 @@
+//! Dormand–Prince 5(4): explicit Runge–Kutta pair with FSAL, PI step-size control and
+//! dense output, following Hairer's code DOPRI5.
+//!
+//! Stages (Butcher tableau of Dormand & Prince 1980, HNW 1993 Table II.5.2), with
+//! `y1 = y0 + h Σ b_i k_i` of order 5 and the embedded 4th-order solution giving the
+//! error estimate `h Σ e_i k_i` (the 7th stage `k7 = f(t0 + h, y1)` is the first stage of
+//! the next step: "first same as last").
+//!
+//! Step size (HNW 1993 §II.4, eq. 4.12–4.13, and the PI "Lund-stabilisation" of DOPRI5 with
+//! β = 0.04):
+//!
+//! ```text
+//! h_new = h / clamp( err^(1/5 − 0.75 β) / err_old^β / 0.9 , 1/10, 5 )
+//! ```
+//!
+//! Dense output: Shampine's 4th-order continuous extension (HNW 1993 §II.6, DOPRI5's
+//! CONTD5), with θ = (t − t_old)/h:
+//!
+//! ```text
+//! y(t) = r1 + θ (r2 + (1−θ) (r3 + θ (r4 + (1−θ) r5)))
+//! r1 = y0, r2 = y1 − y0, r3 = h k1 − r2, r4 = r2 − h k7 − r3, r5 = h Σ d_i k_i
+//! ```
+//!
+//! Initial step: the algorithm of HNW 1993 §II.4 (DOPRI5's HINIT).
+//!
+//! Reference: E. Hairer, S. P. Nørsett, G. Wanner. *Solving Ordinary Differential
+//! Equations I.* 2nd ed., Springer 1993; J. R. Dormand, P. J. Prince, J. Comput. Appl.
+//! Math. 6 (1980) 19–26.
+
+use super::{
+    error_norm, first_non_finite, OdeSystem, OutputCursor, Segment, SolveError, SolveStats,
+};
+
+const C2: f64 = 0.2;
+const C3: f64 = 0.3;
+const C4: f64 = 0.8;
+const C5: f64 = 8.0 / 9.0;
+const A21: f64 = 0.2;
+const A31: f64 = 3.0 / 40.0;
+const A32: f64 = 9.0 / 40.0;
+const A41: f64 = 44.0 / 45.0;
+const A42: f64 = -56.0 / 15.0;
+const A43: f64 = 32.0 / 9.0;
+const A51: f64 = 19372.0 / 6561.0;
+const A52: f64 = -25360.0 / 2187.0;
+const A53: f64 = 64448.0 / 6561.0;
+const A54: f64 = -212.0 / 729.0;
+const A61: f64 = 9017.0 / 3168.0;
+const A62: f64 = -355.0 / 33.0;
+const A63: f64 = 46732.0 / 5247.0;
+const A64: f64 = 49.0 / 176.0;
+const A65: f64 = -5103.0 / 18656.0;
+const A71: f64 = 35.0 / 384.0;
+const A73: f64 = 500.0 / 1113.0;
+const A74: f64 = 125.0 / 192.0;
+const A75: f64 = -2187.0 / 6784.0;
+const A76: f64 = 11.0 / 84.0;
+const E1: f64 = 71.0 / 57600.0;
+const E3: f64 = -71.0 / 16695.0;
+const E4: f64 = 71.0 / 1920.0;
+const E5: f64 = -17253.0 / 339200.0;
+const E6: f64 = 22.0 / 525.0;
+const E7: f64 = -1.0 / 40.0;
+const D1: f64 = -12715105075.0 / 11282082432.0;
+const D3: f64 = 87487479700.0 / 32700410799.0;
+const D4: f64 = -10690763975.0 / 1880347072.0;
+const D5: f64 = 701980252875.0 / 199316789632.0;
+const D6: f64 = -1453857185.0 / 822651844.0;
+const D7: f64 = 69997945.0 / 29380423.0;
+
+/// Step-control constants of DOPRI5.
+const SAFE: f64 = 0.9;
+const BETA: f64 = 0.04;
+const FAC_MIN: f64 = 0.2; // h_new ≥ 0.2 h
+const FAC_MAX: f64 = 10.0; // h_new ≤ 10 h
+/// Shrink factor after a trial step with a non-finite state.
+const NON_FINITE_SHRINK: f64 = 0.1;
+
+/// Stage vectors, trial state, error vector and dense-output coefficients.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Workspace {
+    n: usize,
+    k: [Vec<f64>; 7],
+    y1: Vec<f64>,
+    ytmp: Vec<f64>,
+    err: Vec<f64>,
+    rcont: [Vec<f64>; 5],
+    dense: Vec<f64>,
+}
+
+impl Workspace {
+    pub fn dim(&self) -> usize {
+        self.n
+    }
+
+    pub fn resize(&mut self, n: usize) {
+        self.n = n;
+        for v in self.k.iter_mut().chain(self.rcont.iter_mut()).chain([
+            &mut self.y1,
+            &mut self.ytmp,
+            &mut self.err,
+            &mut self.dense,
+        ]) {
+            v.clear();
+            v.resize(n, 0.0);
+        }
+    }
+
+    /// Integrate one segment (see [`super::Solver::integrate`]).
+    pub fn integrate<S: OdeSystem + ?Sized>(
+        &mut self,
+        sys: &mut S,
+        seg: &Segment<'_>,
+        y: &mut [f64],
+        sink: &mut dyn FnMut(usize, &[f64]),
+        stats: &mut SolveStats,
+    ) -> Result<(), SolveError> {
+        let (t0, t1) = (seg.t0, seg.t1);
+        if let Some(state) = first_non_finite(y) {
+            return Err(SolveError::NonFinite { time: t0, state });
+        }
+        let mut cursor = OutputCursor::start(seg.outputs, t0, y, sink);
+        if t1 == t0 {
+            return Ok(());
+        }
+        let (rtol, atol) = (seg.options.rtol, seg.options.atol);
+        let h_max = seg.h_max();
+
+        sys.rhs(t0, y, &mut self.k[0]);
+        stats.rhs_evals += 1;
+        if let Some(state) = first_non_finite(&self.k[0]) {
+            return Err(SolveError::NonFinite { time: t0, state });
+        }
+        let mut h = match seg.options.h_init {
+            Some(h) => h.min(h_max),
+            None => self.initial_step(sys, t0, y, h_max, rtol, atol, stats),
+        };
+
+        let expo1 = 0.2 - BETA * 0.75;
+        let mut facold: f64 = 1e-4;
+        let mut reject = false;
+        let mut last = false;
+        let mut steps = 0usize;
+        let mut t = t0;
+        // Index of the state that made the last rejected trial non-finite.
+        let mut non_finite: Option<usize> = None;
+
+        loop {
+            if steps >= seg.options.max_steps {
+                return Err(SolveError::TooManySteps { time: t, steps });
+            }
+            if 0.1 * h <= t.abs().max(t1.abs()) * f64::EPSILON || h < f64::MIN_POSITIVE {
+                return Err(match non_finite {
+                    Some(state) => SolveError::NonFinite { time: t, state },
+                    None => SolveError::StepSizeTooSmall { time: t, step: h },
+                });
+            }
+            if t + 1.01 * h >= t1 {
+                h = t1 - t;
+                last = true;
+            }
+            steps += 1;
+            stats.steps += 1;
+
+            self.stages(sys, t, h, y);
+            stats.rhs_evals += 6;
+
+            let bad = first_non_finite(&self.err)
+                .or_else(|| first_non_finite(&self.y1))
+                .or_else(|| first_non_finite(&self.k[6]));
+            if let Some(state) = bad {
+                non_finite = Some(state);
+                stats.rejected += 1;
+                reject = true;
+                last = false;
+                h *= NON_FINITE_SHRINK;
+                continue;
+            }
+            let err = error_norm(&self.err, y, &self.y1, rtol, atol);
+            let fac11 = err.powf(expo1);
+            let fac = (fac11 / facold.powf(BETA) / SAFE).clamp(1.0 / FAC_MAX, 1.0 / FAC_MIN);
+            let mut hnew = h / fac;
+
+            if err <= 1.0 {
+                non_finite = None;
+                facold = err.max(1e-4);
+                stats.accepted += 1;
+                self.prepare_dense(h, y);
+                let t_old = t;
+                t = if last { t1 } else { t + h };
+                y.copy_from_slice(&self.y1);
+                self.k.swap(0, 6);
+                let rcont = &self.rcont;
+                cursor.step(seg.outputs, t, y, &mut self.dense, sink, |tout, out| {
+                    let theta = (tout - t_old) / h;
+                    contd5(rcont, theta, out)
+                });
+                if last {
+                    return Ok(());
+                }
+                hnew = hnew.min(h_max);
+                if reject {
+                    hnew = hnew.min(h);
+                }
+                reject = false;
+            } else {
+                hnew = h / (1.0 / FAC_MIN).min(fac11 / SAFE);
+                reject = true;
+                last = false;
+                stats.rejected += 1;
+            }
+            h = hnew;
+        }
+    }
+
+    /// Stages 2–7 of a step of size `h` from (t, y), with k1 = f(t, y) in `k[0]`:
+    /// leaves the 5th-order solution in `y1`, k7 = f(t + h, y1) in `k[6]` and the local
+    /// error estimate in `err`.
+    fn stages<S: OdeSystem + ?Sized>(&mut self, sys: &mut S, t: f64, h: f64, y: &[f64]) {
+        let n = self.n;
+        let [k1, k2, k3, k4, k5, k6, k7] = &mut self.k;
+        let yt = &mut self.ytmp;
+        for i in 0..n {
+            yt[i] = y[i] + h * A21 * k1[i];
+        }
+        sys.rhs(t + C2 * h, yt, k2);
+        for i in 0..n {
+            yt[i] = y[i] + h * (A31 * k1[i] + A32 * k2[i]);
+        }
+        sys.rhs(t + C3 * h, yt, k3);
+        for i in 0..n {
+            yt[i] = y[i] + h * (A41 * k1[i] + A42 * k2[i] + A43 * k3[i]);
+        }
+        sys.rhs(t + C4 * h, yt, k4);
+        for i in 0..n {
+            yt[i] = y[i] + h * (A51 * k1[i] + A52 * k2[i] + A53 * k3[i] + A54 * k4[i]);
+        }
+        sys.rhs(t + C5 * h, yt, k5);
+        for i in 0..n {
+            yt[i] =
+                y[i] + h * (A61 * k1[i] + A62 * k2[i] + A63 * k3[i] + A64 * k4[i] + A65 * k5[i]);
+        }
+        sys.rhs(t + h, yt, k6);
+        let y1 = &mut self.y1;
+        for i in 0..n {
+            y1[i] =
+                y[i] + h * (A71 * k1[i] + A73 * k3[i] + A74 * k4[i] + A75 * k5[i] + A76 * k6[i]);
+        }
+        sys.rhs(t + h, y1, k7);
+        let err = &mut self.err;
+        for i in 0..n {
+            err[i] =
+                h * (E1 * k1[i] + E3 * k3[i] + E4 * k4[i] + E5 * k5[i] + E6 * k6[i] + E7 * k7[i]);
+        }
+    }
+
+    /// Coefficients of the continuous extension of the step just accepted
+    /// (`y` = state at the start, `y1` and the stages still in place).
+    fn prepare_dense(&mut self, h: f64, y: &[f64]) {
+        let [k1, _, k3, k4, k5, k6, k7] = &self.k;
+        let [r1, r2, r3, r4, r5] = &mut self.rcont;
+        for i in 0..self.n {
+            let ydiff = self.y1[i] - y[i];
+            let bspl = h * k1[i] - ydiff;
+            r1[i] = y[i];
+            r2[i] = ydiff;
+            r3[i] = bspl;
+            r4[i] = ydiff - h * k7[i] - bspl;
+            r5[i] =
+                h * (D1 * k1[i] + D3 * k3[i] + D4 * k4[i] + D5 * k5[i] + D6 * k6[i] + D7 * k7[i]);
+        }
+    }
+
+    /// Initial step size (HNW 1993 §II.4, "Starting step size"; DOPRI5's HINIT, order 5).
+    #[allow(clippy::too_many_arguments)]
+    fn initial_step<S: OdeSystem + ?Sized>(
+        &mut self,
+        sys: &mut S,
+        t: f64,
+        y: &[f64],
+        h_max: f64,
+        rtol: f64,
+        atol: f64,
+        stats: &mut SolveStats,
+    ) -> f64 {
+        let [k1, k2, ..] = &mut self.k;
+        initial_step(
+            sys,
+            t,
+            y,
+            k1,
+            (&mut self.ytmp, k2),
+            h_max,
+            (rtol, atol),
+            5,
+            stats,
+        )
+    }
+}
+
+/// Evaluate the continuous extension at θ ∈ [0, 1].
+fn contd5(rcont: &[Vec<f64>; 5], theta: f64, out: &mut [f64]) {
+    let theta1 = 1.0 - theta;
+    let [r1, r2, r3, r4, r5] = rcont;
+    for i in 0..out.len() {
+        out[i] = r1[i] + theta * (r2[i] + theta1 * (r3[i] + theta * (r4[i] + theta1 * r5[i])));
+    }
+}
+
+/// Hairer's starting-step algorithm for a method of order `order`, given f0 = f(t, y):
+/// h0 = 0.01 ‖y‖/‖f0‖, one explicit Euler step to estimate ‖y''‖, then
+/// h = min(100 h0, (0.01 / max(‖y''‖, ‖f0‖))^(1/order), h_max).
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn initial_step<S: OdeSystem + ?Sized>(
+    sys: &mut S,
+    t: f64,
+    y: &[f64],
+    f0: &[f64],
+    (y1, f1): (&mut [f64], &mut [f64]),
+    h_max: f64,
+    (rtol, atol): (f64, f64),
+    order: i32,
+    stats: &mut SolveStats,
+) -> f64 {
+    let mut dnf = 0.0;
+    let mut dny = 0.0;
+    for i in 0..y.len() {
+        let sk = atol + rtol * y[i].abs();
+        dnf += (f0[i] / sk).powi(2);
+        dny += (y[i] / sk).powi(2);
+    }
+    let mut h = if dnf <= 1e-10 || dny <= 1e-10 {
+        1e-6
+    } else {
+        (dny / dnf).sqrt() * 0.01
+    };
+    h = h.min(h_max);
+    for i in 0..y.len() {
+        y1[i] = y[i] + h * f0[i];
+    }
+    sys.rhs(t + h, y1, f1);
+    stats.rhs_evals += 1;
+    let mut der2 = 0.0;
+    for i in 0..y.len() {
+        let sk = atol + rtol * y[i].abs();
+        der2 += ((f1[i] - f0[i]) / sk).powi(2);
+    }
+    let der2 = der2.sqrt() / h;
+    let der12 = der2.abs().max(dnf.sqrt());
+    let h1 = if der12 <= 1e-15 || !der12.is_finite() {
+        (1e-6f64).max(h * 1e-3)
+    } else {
+        (0.01 / der12).powf(1.0 / order as f64)
+    };
+    (100.0 * h).min(h1).min(h_max)
+}
