@@ -24,10 +24,6 @@ pub fn run(a: MergeArgs) -> Result<(), CliError> {
         SimulateError::Output(o) => CliError::Output(o),
         other => CliError::Input(other.to_string()),
     })?;
-    println!(
-        "merged {} shards -> {}",
-        a.dirs.len(),
-        out.path().display()
-    );
+    println!("merged {} shards -> {}", a.dirs.len(), out.path().display());
     Ok(())
 }

@@ -23,7 +23,11 @@ use crate::simulate::{
 #[command(allow_negative_numbers = true)]
 pub struct SimulateArgs {
     /// Model: a built-in name (see `cartkin models`) or a model file.
-    #[arg(long, required_unless_present = "scenario", conflicts_with = "scenario")]
+    #[arg(
+        long,
+        required_unless_present = "scenario",
+        conflicts_with = "scenario"
+    )]
     pub model: Option<String>,
     /// Dose levels, comma-separated: total CAR+ cells (e.g. 25e6,50e6), or cells/kg with --per-kg.
     #[arg(
@@ -37,8 +41,8 @@ pub struct SimulateArgs {
     /// Doses are cells/kg, multiplied by each subject's WT (give --covariate WT~...).
     #[arg(long, conflicts_with = "scenario")]
     pub per_kg: bool,
-    /// Subjects per dose level [default: 100].
-    #[arg(long, conflicts_with_all = ["typical", "scenario"])]
+    /// Subjects per dose level [default: 100; with --scenario, replaces its cohort sizes].
+    #[arg(long, conflicts_with = "typical")]
     pub n: Option<usize>,
     /// Simulate the typical subject of each dose level (typical parameters and covariates).
     #[arg(long)]
@@ -50,7 +54,12 @@ pub struct SimulateArgs {
     #[arg(long, conflicts_with_all = ["times", "scenario"])]
     pub schedule: Option<PathBuf>,
     /// Sampling days, comma-separated.
-    #[arg(long, value_delimiter = ',', conflicts_with = "scenario", value_name = "T1,T2,...")]
+    #[arg(
+        long,
+        value_delimiter = ',',
+        conflicts_with = "scenario",
+        value_name = "T1,T2,..."
+    )]
     pub times: Vec<f64>,
     /// Covariate distribution, repeatable: NAME=VALUE, NAME~lognormal:MEDIAN:CV%,
     /// NAME~normal:MEAN:SD[:LOWER:UPPER], NAME~uniform:LOWER:UPPER, NAME~list:V1,V2,...
@@ -60,7 +69,11 @@ pub struct SimulateArgs {
     #[arg(long, value_delimiter = ',', conflicts_with = "scenario")]
     pub analyte: Vec<String>,
     /// LLOQ of an analyte, repeatable: ANALYTE=VALUE [default: the model's].
-    #[arg(long = "lloq", conflicts_with = "scenario", value_name = "ANALYTE=VALUE")]
+    #[arg(
+        long = "lloq",
+        conflicts_with = "scenario",
+        value_name = "ANALYTE=VALUE"
+    )]
     pub lloq: Vec<String>,
     /// Typical value of a parameter, repeatable: NAME=VALUE [default: the model's].
     #[arg(long = "param", conflicts_with = "scenario", value_name = "NAME=VALUE")]
@@ -127,21 +140,32 @@ fn read_schedule(path: &Path) -> Result<Vec<f64>, CliError> {
 }
 
 fn name_value(flag: &str, spec: &str) -> Result<(String, f64), CliError> {
-    let bad = || input(format!("{flag} '{spec}': expected NAME=VALUE with a number"));
+    let bad = || {
+        input(format!(
+            "{flag} '{spec}': expected NAME=VALUE with a number"
+        ))
+    };
     let (n, v) = spec.split_once('=').ok_or_else(bad)?;
     let v: f64 = v.trim().parse().map_err(|_| bad())?;
     Ok((n.trim().to_string(), v))
 }
 
-/// The design and model reference from the command line (or the scenario).
+/// The model, the design and the scenario (if any) of the command line.
 fn design_of(
     a: &SimulateArgs,
-) -> Result<(SimulationDesign, String, Option<LoadedScenario>), CliError> {
-    let (mut design, model, scenario) = match &a.scenario {
+) -> Result<(Model, SimulationDesign, Option<LoadedScenario>), CliError> {
+    let (model, mut design, scenario) = match &a.scenario {
         Some(path) => {
             let sc = LoadedScenario::read(path).map_err(from_sim)?;
-            let d = sc.design(a.seed).map_err(from_sim)?;
-            (d, sc.model(), Some(sc))
+            let model = Model::load(&sc.model())
+                .map_err(|e| input(format!("{}: model: {e}", path.display())))?;
+            let mut d = sc.design(a.seed, &model).map_err(from_sim)?;
+            if let Some(n) = a.n {
+                for l in &mut d.doses {
+                    l.n = n;
+                }
+            }
+            (model, d, Some(sc))
         }
         None => {
             let n = if a.typical { 1 } else { a.n.unwrap_or(100) };
@@ -180,7 +204,8 @@ fn design_of(
                 seed: a.seed.unwrap_or(1),
                 ..SimulationDesign::default()
             };
-            (d, a.model.clone().unwrap_or_default(), None)
+            let model = Model::load(a.model.as_deref().unwrap_or_default()).map_err(input)?;
+            (model, d, None)
         }
     };
     if a.typical {
@@ -194,13 +219,12 @@ fn design_of(
         Some(s) => Some(s.parse::<Shard>().map_err(from_sim)?),
         None => None,
     };
-    Ok((design, model, scenario))
+    Ok((model, design, scenario))
 }
 
 /// Run `cartkin simulate`.
 pub fn run(a: SimulateArgs) -> Result<(), CliError> {
-    let (design, model_ref, scenario) = design_of(&a)?;
-    let model = Model::load(&model_ref).map_err(input)?;
+    let (model, design, scenario) = design_of(&a)?;
     let design = design.check(&model).map_err(from_sim)?;
     let threads = match a.threads {
         Some(0) => return Err(input("--threads 0: expected at least 1")),
@@ -253,11 +277,12 @@ pub fn run(a: SimulateArgs) -> Result<(), CliError> {
     let files = pool
         .install(|| write_results(&out, &design, &sim, &ctx))
         .map_err(from_sim)?;
+    let plural = |n: usize, w: &str| format!("{n} {w}{}", if n == 1 { "" } else { "s" });
     println!(
-        "simulated {} subjects x {} times x {} analytes ({:.2} s) -> {}: {}, run.json",
-        sim.subjects.len(),
-        sim.times.len(),
-        sim.analytes.len(),
+        "simulated {} x {} x {} ({:.2} s) -> {}: {}, run.json",
+        plural(sim.subjects.len(), "subject"),
+        plural(sim.times.len(), "time"),
+        plural(sim.analytes.len(), "analyte"),
         elapsed,
         out.path().display(),
         files.join(", ")

@@ -14,7 +14,8 @@
 //!
 //! [product]
 //! name = "relmacabtagene autoleucel"
-//! targets = ["CD19"]              # recorded; the model encodes what is killed
+//! targets = ["CD19"]              # CD19, CD20, BCMA: set the model's 0/1 parameters
+//!                                 # cd19, cd20, bcma when it has them
 //!
 //! [[dose_levels]]
 //! dose = 25e6
@@ -43,6 +44,11 @@ use serde::Deserialize;
 use super::design::{DoseLevel, DoseUnit, SimulationDesign};
 use super::population::CovariateDistribution;
 use super::SimulateError;
+use crate::model::Predict;
+
+/// Target antigens a product may have; a model with a 0/1 parameter of that name (lower
+/// case) kills the subsets carrying it.
+pub const ANTIGENS: [&str; 3] = ["cd19", "cd20", "bcma"];
 
 /// A scenario file as written.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -232,13 +238,53 @@ impl LoadedScenario {
         m.clone()
     }
 
-    /// The simulation design of the scenario (seed `seed`, else the file's, else 1).
-    pub fn design(&self, seed: Option<u64>) -> Result<SimulationDesign, SimulateError> {
+    /// The simulation design of the scenario for `model` (seed `seed`, else the file's,
+    /// else 1). The product's targets set the model's antigen flags: each of the
+    /// parameters `cd19`, `cd20`, `bcma` the model has is 1 when the product targets that
+    /// antigen and 0 otherwise; a `[parameters]` entry for a flag must agree.
+    pub fn design(
+        &self,
+        seed: Option<u64>,
+        model: &dyn Predict,
+    ) -> Result<SimulationDesign, SimulateError> {
         let s = &self.scenario;
         let err = |message: String| SimulateError::Scenario {
             file: self.file.clone(),
             message,
         };
+        let mut parameters: Vec<(String, f64)> =
+            s.parameters.iter().map(|(k, v)| (k.clone(), *v)).collect();
+        let targets: Vec<String> = s
+            .product
+            .targets
+            .iter()
+            .map(|t| t.trim().to_ascii_lowercase())
+            .collect();
+        if let Some(t) = targets.iter().find(|t| !ANTIGENS.contains(&t.as_str())) {
+            return Err(err(format!(
+                "product target '{t}': expected CD19, CD20 or BCMA"
+            )));
+        }
+        for antigen in ANTIGENS {
+            if model.parameter_index(antigen).is_none() {
+                continue;
+            }
+            let flag = if targets.iter().any(|t| t == antigen) {
+                1.0
+            } else {
+                0.0
+            };
+            match s.parameters.get(antigen) {
+                Some(v) if *v != flag => {
+                    return Err(err(format!(
+                        "[parameters] {antigen} = {v} contradicts the product targets {:?}",
+                        s.product.targets
+                    )))
+                }
+                Some(_) => {}
+                None => parameters.push((antigen.to_string(), flag)),
+            }
+        }
         let dose_unit = match s.dose_unit.as_str() {
             "cells" => DoseUnit::Total,
             "cells/kg" => DoseUnit::PerKg,
@@ -293,7 +339,7 @@ impl LoadedScenario {
                 .iter()
                 .map(|(k, c)| (k.clone(), c.into()))
                 .collect(),
-            parameters: s.parameters.iter().map(|(k, v)| (k.clone(), *v)).collect(),
+            parameters,
             seed: seed.or(s.seed).unwrap_or(1),
             ..SimulationDesign::default()
         })
