@@ -68,7 +68,9 @@ fn closed_form(c: &mut Criterion) {
 }
 
 fn cd19(c: &mut Criterion) {
-    let model = match Model::load("cd19_bcell") {
+    // The built-in, or a model file named by CARTKIN_BENCH_CD19 (before the library lands).
+    let name = std::env::var("CARTKIN_BENCH_CD19").unwrap_or_else(|_| "cd19_bcell".into());
+    let model = match Model::load(&name) {
         Ok(m) => m,
         Err(e) => {
             eprintln!("cd19_bcell bench skipped: {e}");
