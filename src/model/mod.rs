@@ -1,8 +1,25 @@
 //! Models: the editable model-file format, the expression language and the built-in
 //! CAR-T model library (SPEC §3, REFERENCES §2 and §4).
+//!
+//! A model file (format in `CONTRACTS.md`) is tokenized (`lexer`), parsed (`parser`)
+//! into statements (`ast`), checked (`resolve`: names, levels, lets in order), lowered
+//! into flat slot programs (`compile`, `vm`) and wrapped as a [`Model`] that implements
+//! [`Predict`] (`predict`: closed form, or ODE segments between stops and doses).
 
+mod ast;
+mod compile;
+mod error;
+mod lexer;
+mod library;
+#[allow(clippy::module_inception)]
+mod model;
+mod parser;
+mod predict;
+mod resolve;
 mod spec;
+mod vm;
 
-pub use spec::{
-    ErrorModel, Individual, Output, Parameter, Predict, PredictError, Role, Transform,
-};
+pub use error::ModelError;
+pub use library::builtin_names;
+pub use model::Model;
+pub use spec::{ErrorModel, Individual, Output, Parameter, Predict, PredictError, Role, Transform};

@@ -1,0 +1,448 @@
+//! Prediction: [`Predict`] for [`Model`].
+//!
+//! For one individual: parameters and covariates go into the slot array and the
+//! individual program runs once. A closed-form model then evaluates each requested
+//! output at its time. An ODE model starts at t0 = min(0, first dose, first requested
+//! time) from its initial states and integrates segment by segment between the
+//! breakpoints — declared `stop` times, dose times, infusion ends — applying boluses
+//! (`amount · scale` added to the target state) at the start of the segment they open
+//! and infusions as a constant rate `amount · scale / duration` while they run. An output
+//! requested at a breakpoint sees the state after the events there. Inside a segment
+//! [a, b] every comparison with `t` sees t clamped into the open interval (a, b), so an
+//! `if(t < tmax, …)` keeps its left-hand branch at b = tmax (enter_segment).
+
+use super::compile::{TC_SLOT, T_SLOT};
+use super::model::Model;
+use super::spec::{Individual, Output, Parameter, Predict, PredictError};
+use super::vm::{Program, Slot};
+use crate::solve::{OdeSystem, SolveError, SolveStats, Solver};
+
+/// The compiled programs and slot layout of a model.
+#[derive(Debug)]
+pub(crate) struct Code {
+    pub individual: Program,
+    pub rhs: Program,
+    pub outputs: Vec<(Program, Slot)>,
+    pub template: Vec<f64>,
+    pub param_slots: Vec<Slot>,
+    pub covariates: Vec<(String, f64, Slot)>,
+    pub state_slots: Vec<Slot>,
+    pub init_slots: Vec<Slot>,
+    pub deriv_slots: Vec<Slot>,
+    pub stop_slots: Vec<Slot>,
+    /// Dose lines: target state and the slot of its scale; the first is the default.
+    pub doses: Vec<(usize, Slot)>,
+    pub names: Vec<(Slot, String)>,
+    /// A slot holding 1 (the scale of a dose into a state without a `dose` line).
+    pub unit_slot: Slot,
+}
+
+/// Reusable memory of one prediction (pooled in the model).
+#[derive(Debug, Default)]
+pub(crate) struct Workspace {
+    slots: Vec<f64>,
+    solver: Option<Solver>,
+    y: Vec<f64>,
+    ys: Vec<f64>,
+    rates: Vec<f64>,
+    breaks: Vec<f64>,
+    /// (time, state, amount·scale, duration or 0 for a bolus)
+    events: Vec<(f64, usize, f64, f64)>,
+}
+
+/// The ODE system seen by the solver.
+struct System<'a> {
+    code: &'a Code,
+    slots: &'a mut [f64],
+    rates: &'a [f64],
+    first_state: usize,
+    lo: f64,
+    hi: f64,
+}
+
+impl OdeSystem for System<'_> {
+    fn dim(&self) -> usize {
+        self.code.state_slots.len()
+    }
+
+    #[inline]
+    fn rhs(&mut self, t: f64, y: &[f64], dy: &mut [f64]) {
+        self.slots[T_SLOT] = t;
+        self.slots[TC_SLOT] = t.max(self.lo).min(self.hi);
+        self.slots[self.first_state..self.first_state + y.len()].copy_from_slice(y);
+        self.code.rhs.run(self.slots);
+        for ((d, s), r) in dy.iter_mut().zip(&self.code.deriv_slots).zip(self.rates) {
+            *d = self.slots[*s as usize] + r;
+        }
+    }
+
+    fn enter_segment(&mut self, start: f64, end: f64) {
+        self.lo = next_up(start).min(end);
+        self.hi = next_down(end).max(self.lo);
+    }
+}
+
+/// The next representable f64 above a finite x.
+fn next_up(x: f64) -> f64 {
+    if x == 0.0 {
+        return f64::from_bits(1);
+    }
+    let b = x.to_bits();
+    f64::from_bits(if x > 0.0 { b + 1 } else { b - 1 })
+}
+
+/// The next representable f64 below a finite x.
+fn next_down(x: f64) -> f64 {
+    -next_up(-x)
+}
+
+impl Predict for Model {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn parameters(&self) -> &[Parameter] {
+        &self.parameters
+    }
+
+    fn outputs(&self) -> &[Output] {
+        &self.outputs
+    }
+
+    fn predict(
+        &self,
+        theta: &[f64],
+        individual: &Individual<'_>,
+        times: &[f64],
+        outputs: &[usize],
+        out: &mut [f64],
+    ) -> Result<(), PredictError> {
+        self.predict_with_stats(theta, individual, times, outputs, out)
+            .map(|_| ())
+    }
+}
+
+impl Model {
+    /// [`Predict::predict`], also returning the solver's work counters (all zero for a
+    /// closed-form model).
+    pub fn predict_with_stats(
+        &self,
+        theta: &[f64],
+        individual: &Individual<'_>,
+        times: &[f64],
+        outputs: &[usize],
+        out: &mut [f64],
+    ) -> Result<SolveStats, PredictError> {
+        self.check_call(theta, times, outputs, out)?;
+        let mut ws = self
+            .pool
+            .lock()
+            .ok()
+            .and_then(|mut p| p.pop())
+            .unwrap_or_default();
+        let result = self.run(&mut ws, theta, individual, times, outputs, out);
+        if let Ok(mut p) = self.pool.lock() {
+            p.push(ws);
+        }
+        result
+    }
+
+    fn input_error(&self, message: String) -> PredictError {
+        PredictError::Input {
+            model: self.name.clone(),
+            message,
+        }
+    }
+
+    fn check_call(
+        &self,
+        theta: &[f64],
+        times: &[f64],
+        outputs: &[usize],
+        out: &[f64],
+    ) -> Result<(), PredictError> {
+        if theta.len() != self.parameters.len() {
+            return Err(self.input_error(format!(
+                "{} parameter values given, the model has {}",
+                theta.len(),
+                self.parameters.len()
+            )));
+        }
+        if times.len() != outputs.len() || times.len() != out.len() {
+            return Err(self.input_error(format!(
+                "times, outputs and out differ in length ({}, {}, {})",
+                times.len(),
+                outputs.len(),
+                out.len()
+            )));
+        }
+        if let Some(o) = outputs.iter().find(|o| **o >= self.outputs.len()) {
+            return Err(self.input_error(format!(
+                "output index {o}: the model has {} outputs",
+                self.outputs.len()
+            )));
+        }
+        if let Some(w) = times.windows(2).find(|w| !(w[0] <= w[1])) {
+            return Err(self.input_error(format!(
+                "requested times must be sorted, found {} before {}",
+                w[0], w[1]
+            )));
+        }
+        if let Some(t) = times.iter().find(|t| !t.is_finite()) {
+            return Err(self.input_error(format!("requested time {t} is not finite")));
+        }
+        Ok(())
+    }
+
+    fn run(
+        &self,
+        ws: &mut Workspace,
+        theta: &[f64],
+        individual: &Individual<'_>,
+        times: &[f64],
+        outputs: &[usize],
+        out: &mut [f64],
+    ) -> Result<SolveStats, PredictError> {
+        let code = &*self.code;
+        let s = &mut ws.slots;
+        s.clear();
+        s.extend_from_slice(&code.template);
+        for (x, slot) in theta.iter().zip(&code.param_slots) {
+            s[*slot as usize] = *x;
+        }
+        for (name, default, slot) in &code.covariates {
+            s[*slot as usize] = individual.covariates.numeric(name, 0.0).unwrap_or(*default);
+        }
+        code.individual.run(s);
+        let used = code
+            .init_slots
+            .iter()
+            .chain(&code.stop_slots)
+            .chain(code.doses.iter().map(|d| &d.1));
+        if used.into_iter().any(|k| !s[*k as usize].is_finite()) {
+            return Err(self.non_finite(&code.individual, s, 0.0));
+        }
+        if self.states.is_empty() {
+            for ((t, o), v) in times.iter().zip(outputs).zip(out.iter_mut()) {
+                *v = self.output(s, *o, *t, &[])?;
+            }
+            return Ok(SolveStats::default());
+        }
+        self.solve(ws, individual, times, outputs, out)
+    }
+
+    /// Evaluate output `o` at time `t` with states `y` (ignored when empty).
+    fn output(&self, s: &mut [f64], o: usize, t: f64, y: &[f64]) -> Result<f64, PredictError> {
+        let code = &*self.code;
+        s[T_SLOT] = t;
+        s[TC_SLOT] = t;
+        if let Some(first) = code.state_slots.first() {
+            let f = *first as usize;
+            s[f..f + y.len()].copy_from_slice(y);
+        }
+        let (prog, slot) = &code.outputs[o];
+        prog.run(s);
+        let v = s[*slot as usize];
+        if v.is_finite() {
+            Ok(v)
+        } else {
+            Err(self.non_finite(prog, s, t))
+        }
+    }
+
+    /// The first named quantity of `prog` (in evaluation order) that is not finite.
+    fn non_finite(&self, prog: &Program, s: &[f64], t: f64) -> PredictError {
+        let name_of = |slot: Slot| {
+            self.code
+                .names
+                .iter()
+                .find(|(k, _)| *k == slot)
+                .map(|(_, n)| n.clone())
+        };
+        let mut what = None;
+        for (i, slot) in self.code.param_slots.iter().enumerate() {
+            if !s[*slot as usize].is_finite() {
+                what = Some(format!("parameter `{}`", self.parameters[i].name));
+                break;
+            }
+        }
+        if what.is_none() {
+            what = prog
+                .code()
+                .iter()
+                .map(|i| i.dst())
+                .filter(|d| !s[*d as usize].is_finite())
+                .find_map(name_of);
+        }
+        PredictError::NonFinite {
+            model: self.name.clone(),
+            what: what.unwrap_or_else(|| "a value".into()),
+            time: t,
+        }
+    }
+
+    fn solve(
+        &self,
+        ws: &mut Workspace,
+        individual: &Individual<'_>,
+        times: &[f64],
+        outputs: &[usize],
+        out: &mut [f64],
+    ) -> Result<SolveStats, PredictError> {
+        let code = &*self.code;
+        let n = self.states.len();
+        let Workspace {
+            slots,
+            solver,
+            y,
+            ys,
+            rates,
+            breaks,
+            events,
+        } = ws;
+        // doses → events
+        events.clear();
+        if !code.doses.is_empty() {
+            for d in individual.doses {
+                let (state, scale) = self.dose_target(d.target.as_deref())?;
+                let amount = d.amount * slots[scale as usize];
+                let duration = d.duration.filter(|x| *x > 0.0).unwrap_or(0.0);
+                events.push((d.time, state, amount, duration));
+            }
+        }
+        let t_first = times.first().copied().unwrap_or(0.0);
+        let t0 = events.iter().map(|e| e.0).fold(t_first.min(0.0), f64::min);
+        let t_end = times.last().copied().unwrap_or(t0).max(t0);
+        breaks.clear();
+        breaks.extend(code.stop_slots.iter().map(|k| slots[*k as usize]));
+        breaks.extend(events.iter().map(|e| e.0));
+        breaks.extend(events.iter().filter(|e| e.3 > 0.0).map(|e| e.0 + e.3));
+        breaks.retain(|b| *b > t0 && *b < t_end);
+        breaks.push(t_end);
+        breaks.sort_by(f64::total_cmp);
+        breaks.dedup();
+        y.clear();
+        y.extend(code.init_slots.iter().map(|k| slots[*k as usize]));
+        rates.clear();
+        rates.resize(n, 0.0);
+        ys.clear();
+        ys.resize(times.len() * n, 0.0);
+        let solver = solver.get_or_insert_with(|| Solver::new(n, self.solver.clone()));
+        solver.reset_stats();
+        let first_state = code.state_slots[0] as usize;
+        let mut t = t0;
+        let mut k = 0;
+        let mut bi = 0;
+        loop {
+            apply_events(events, t, y, rates);
+            while k < times.len() && times[k] <= t {
+                out[k] = self.output(slots, outputs[k], times[k], y)?;
+                k += 1;
+            }
+            if bi == breaks.len() || t >= t_end {
+                break;
+            }
+            let next = breaks[bi];
+            bi += 1;
+            let j = k + times[k..].iter().take_while(|x| **x < next).count();
+            let mut sys = System {
+                code,
+                slots,
+                rates,
+                first_state,
+                lo: t,
+                hi: next,
+            };
+            let base = k;
+            let mut sink = |i: usize, yi: &[f64]| {
+                ys[(base + i) * n..(base + i + 1) * n].copy_from_slice(yi);
+            };
+            let r = solver.integrate(&mut sys, t, next, y, &times[k..j], &mut sink);
+            if let Err(e) = r {
+                return Err(self.solve_error(e, slots));
+            }
+            for i in k..j {
+                let yi = &ys[i * n..(i + 1) * n];
+                out[i] = self.output(slots, outputs[i], times[i], yi)?;
+            }
+            k = j;
+            t = next;
+        }
+        Ok(*solver.stats())
+    }
+
+    /// State index and scale slot of a dose record's target.
+    fn dose_target(&self, target: Option<&str>) -> Result<(usize, Slot), PredictError> {
+        let code = &*self.code;
+        let Some(name) = target.map(str::trim).filter(|s| !s.is_empty()) else {
+            return Ok(code.doses[0]);
+        };
+        let state = match name.parse::<usize>() {
+            Ok(c) if c >= 1 && c <= self.states.len() => Some(c - 1),
+            _ => self
+                .states
+                .iter()
+                .position(|s| s.eq_ignore_ascii_case(name)),
+        };
+        let Some(state) = state else {
+            return Err(self.input_error(format!(
+                "dose target `{name}` is neither a state ({}) nor a state number 1..{}",
+                self.states.join(", "),
+                self.states.len()
+            )));
+        };
+        Ok(code
+            .doses
+            .iter()
+            .find(|d| d.0 == state)
+            .copied()
+            .unwrap_or((state, code.unit_slot)))
+    }
+
+    fn solve_error(&self, e: SolveError, s: &[f64]) -> PredictError {
+        let code = &*self.code;
+        let (time, state) = match &e {
+            SolveError::NonFinite { time, state } => {
+                let err = self.non_finite(&code.rhs, s, *time);
+                if !matches!(&err, PredictError::NonFinite { what, .. } if what == "a value") {
+                    return err;
+                }
+                (*time, *state)
+            }
+            SolveError::StepSizeTooSmall { time, .. } | SolveError::TooManySteps { time, .. } => {
+                // the state changing fastest relative to its size at the last evaluation
+                let rel = |i: usize| {
+                    let y = s[code.state_slots[i] as usize];
+                    let d = s[code.deriv_slots[i] as usize];
+                    d.abs() / (y.abs() + 1e-300)
+                };
+                let worst = (0..self.states.len())
+                    .max_by(|a, b| rel(*a).total_cmp(&rel(*b)))
+                    .unwrap_or(0);
+                (*time, worst)
+            }
+            SolveError::InvalidInput { .. } => (f64::NAN, 0),
+        };
+        PredictError::Solve {
+            model: self.name.clone(),
+            time,
+            state: self.states.get(state).cloned().unwrap_or_default(),
+            reason: e.to_string(),
+        }
+    }
+}
+
+/// Apply the events at time `t`: boluses add to their state; infusion rates are
+/// recomputed from all infusions running on [t, next breakpoint).
+fn apply_events(events: &[(f64, usize, f64, f64)], t: f64, y: &mut [f64], rates: &mut [f64]) {
+    rates.iter_mut().for_each(|r| *r = 0.0);
+    for &(time, state, amount, duration) in events {
+        if duration == 0.0 {
+            if time == t {
+                y[state] += amount;
+            }
+        } else if time <= t && t < time + duration {
+            rates[state] += amount / duration;
+        }
+    }
+}
