@@ -350,3 +350,38 @@ fn switching_method_on_a_solver_matches_a_fresh_solver() {
     assert_eq!(y, expected);
     assert_eq!(switched.stats(), fresh.stats());
 }
+
+#[test]
+fn robertson_to_1e11_matches_the_ivp_test_set() {
+    // Reference: "Test Set for IVP Solvers" (Mazzia & Magherini, problem ROBER) at
+    // t = 1e11: (0.2083340149701255e-07, 0.8333360770334713e-13, 0.9999999791665050);
+    // SciPy 1.17 Radau at rtol 1e-12 agrees to 1e-11 relative. At atol 1e-20 relative
+    // accuracy is asked of y2 ~ 1e-13: the finite-difference increments must follow
+    // (floor min(1e-5, atol/rtol)), or the inexact Jacobian costs 10x the steps.
+    const REF: [f64; 3] = [
+        0.208_334_014_970_125_5e-7,
+        0.833_336_077_033_471_3e-13,
+        0.999_999_979_166_505,
+    ];
+    let mut stats = Vec::new();
+    for exact in [false, true] {
+        let mut sys = robertson();
+        if exact {
+            sys.jac = Some(robertson_jacobian);
+        }
+        let mut solver = Solver::new(3, options(Method::Rodas4, 1e-8, 1e-20));
+        let (y, _, result) = solve(&mut solver, &mut sys, 0.0, 1e11, &[1.0, 0.0, 0.0], &[]);
+        result.unwrap();
+        // the error accumulates over 17 decades of t: 1e-7 relative on every component
+        for (a, b) in y.iter().zip(REF) {
+            assert_relative_eq!(*a, b, max_relative = 1e-7);
+        }
+        stats.push(*solver.stats());
+    }
+    // SciPy Radau needs 1716 steps for the same tolerances
+    assert!(stats[1].accepted < 2000, "{stats:?}");
+    assert!(
+        stats[0].accepted <= stats[1].accepted + stats[1].accepted / 10,
+        "{stats:?}"
+    );
+}

@@ -156,7 +156,7 @@ impl Workspace {
             }
             // A step landing exactly on t1 is always allowed (however short the rest of
             // the segment); otherwise the step must stay resolvable in t.
-            if !last && (0.1 * h <= t.abs().max(t1.abs()) * f64::EPSILON || h < f64::MIN_POSITIVE) {
+            if !last && (0.1 * h <= t.abs() * f64::EPSILON || h < f64::MIN_POSITIVE) {
                 return Err(match non_finite {
                     Some(state) => SolveError::NonFinite { time: t, state },
                     None => SolveError::StepSizeTooSmall { time: t, step: h },
