@@ -23,7 +23,8 @@
 //! values, and then the floor follows (Robertson at atol 1e-20 needs 10× fewer steps with
 //! it, the same as with the exact Jacobian — tests/solve_rodas4.rs). f_t by a
 //! forward difference in t with rodas.f's `δ_t = √(ε · max(|t|, 1e-5))` (backward when
-//! t + δ_t would leave the segment).
+//! t + δ_t would leave the segment, zero when the segment is shorter than δ_t: f is never
+//! evaluated outside [t0, t1]).
 //!
 //! Step size: `fac = clamp(err^(1/4)/0.9, 1/6, 5)`, `h_new = h/fac`, with Gustafsson's
 //! predictive controller after the first accepted step (HW 1996 §IV.8, eq. 8.21 and rodas.f):
@@ -338,16 +339,26 @@ impl Workspace {
                 state: entry / n.max(1),
             });
         }
-        let mut dt = (f64::EPSILON * t.abs().max(1e-5)).sqrt();
-        if t + dt > seg.t1 && t - dt >= seg.t0 {
-            dt = -dt;
-        }
-        let t_pert = t + dt;
-        let dt = t_pert - t;
-        sys.rhs(t_pert, y, &mut self.fstage);
-        stats.rhs_evals += 1;
-        for i in 0..n {
-            self.ft[i] = (self.fstage[i] - self.f0[i]) / dt;
+        // f is only ever evaluated inside [t0, t1]: forward difference, else backward,
+        // else (a segment shorter than the increment) f_t = 0 — its term h·d_i·f_t is
+        // then below rounding anyway.
+        let dt = (f64::EPSILON * t.abs().max(1e-5)).sqrt();
+        let t_pert = if t + dt <= seg.t1 {
+            t + dt
+        } else if t - dt >= seg.t0 {
+            t - dt
+        } else {
+            t
+        };
+        if t_pert == t {
+            self.ft.fill(0.0);
+        } else {
+            let dt = t_pert - t;
+            sys.rhs(t_pert, y, &mut self.fstage);
+            stats.rhs_evals += 1;
+            for i in 0..n {
+                self.ft[i] = (self.fstage[i] - self.f0[i]) / dt;
+            }
         }
         if let Some(state) = first_non_finite(&self.ft) {
             return Err(SolveError::NonFinite { time: t, state });
