@@ -407,7 +407,6 @@ fn the_right_hand_side_is_never_evaluated_outside_the_segment() {
             let mut solver = Solver::new(2, options(method, 1e-8, 1e-10));
             let (_, _, result) = solve(&mut solver, &mut sys, t0, t1, &[1.0, 0.0], &[t1]);
             result.unwrap();
-            drop(sys);
             assert!(
                 lo >= t0 && hi <= t1,
                 "{method:?} on [{t0}, {t1}] evaluated f on [{lo}, {hi}]"
