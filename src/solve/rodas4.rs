@@ -445,3 +445,58 @@ impl Workspace {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// One step of size 1 for y' = z·y, y(0) = 1 with the exact Jacobian: the stability
+    /// function R(z) of the method and R̂(z) of its embedded solution.
+    fn stability(z: f64) -> (f64, f64) {
+        let a = [
+            [0.0; 5],
+            [A21, 0.0, 0.0, 0.0, 0.0],
+            [A31, A32, 0.0, 0.0, 0.0],
+            [A41, A42, A43, 0.0, 0.0],
+            [A51, A52, A53, A54, 0.0],
+            [A51, A52, A53, A54, 1.0],
+        ];
+        let c = [
+            [0.0; 5],
+            [C21, 0.0, 0.0, 0.0, 0.0],
+            [C31, C32, 0.0, 0.0, 0.0],
+            [C41, C42, C43, 0.0, 0.0],
+            [C51, C52, C53, C54, 0.0],
+            [C61, C62, C63, C64, C65],
+        ];
+        let mut k = [0.0; 6];
+        for i in 0..6 {
+            let arg = 1.0 + (0..i).map(|j| a[i][j] * k[j]).sum::<f64>();
+            let coupling = (0..i).map(|j| c[i][j] * k[j]).sum::<f64>();
+            k[i] = (z * arg + coupling) / (1.0 / GAMMA - z);
+        }
+        let y1 = 1.0 + A51 * k[0] + A52 * k[1] + A53 * k[2] + A54 * k[3] + k[4] + k[5];
+        (y1, y1 - k[5])
+    }
+
+    #[test]
+    fn coefficients_give_order_4_with_an_order_3_estimate_and_l_stability() {
+        // Local error of an order-p method on y' = z y: |R(z) − e^z| ~ C z^(p+1), so
+        // halving z divides it by 2^(p+1): 32 for the solution, 16 for the embedded one.
+        let err = |z: f64| {
+            let (r, rhat) = stability(z);
+            ((r - z.exp()).abs(), (rhat - z.exp()).abs())
+        };
+        let (e1, h1) = err(0.1);
+        let (e2, h2) = err(0.05);
+        assert!((e1 / e2 - 32.0).abs() < 2.0, "solution ratio {}", e1 / e2);
+        assert!((h1 / h2 - 16.0).abs() < 1.5, "embedded ratio {}", h1 / h2);
+        // L-stability (stiffly accurate): R(z) → 0 as z → −∞
+        let (r, rhat) = stability(-1e8);
+        assert!(r.abs() < 1e-6 && rhat.abs() < 1e-6, "{r} {rhat}");
+        // A-stability on the imaginary axis and in the left half plane (sampled)
+        for z in [-0.5, -2.0, -10.0, -100.0, -1e4] {
+            assert!(stability(z).0.abs() < 1.0, "|R({z})| ≥ 1");
+        }
+    }
+}
