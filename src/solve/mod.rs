@@ -23,6 +23,18 @@
 //! All workspace lives in [`Solver`]: nothing is allocated per step or per call (only when
 //! the state dimension changes).
 //!
+//! Each call starts afresh (f at t0, the automatic first step): the step size of a previous
+//! call is deliberately not reused, so a segment's result never depends on what the same
+//! solver integrated before — the same bytes whatever the order in which a pooled solver
+//! serves subjects. The cost is one extra evaluation of f per segment.
+//!
+//! Efficiency notes (measured, tests/solve_*.rs): on smooth non-stiff problems Dopri5 needs
+//! about a third of Rodas4's steps; on stiff ones Rodas4 needs a few hundred to a few
+//! thousand steps where Dopri5 needs its stability limit (van der Pol μ = 1000: 1581
+//! steps against > 100 000). Like every RODAS4 implementation it shows order reduction on
+//! some stiff problems at tight tolerances (van der Pol: steps grow like rtol^−0.4 below
+//! rtol 1e-6, not rtol^−0.25), so rtol 1e-6 is the sensible setting for stiff models.
+//!
 //! ```
 //! use cartkin::solve::{Method, OdeSystem, Solver, SolverOptions};
 //!
