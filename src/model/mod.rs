@@ -22,4 +22,5 @@ mod vm;
 pub use error::ModelError;
 pub use library::builtin_names;
 pub use model::Model;
+pub use predict::ModelOde;
 pub use spec::{ErrorModel, Individual, Output, Parameter, Predict, PredictError, Role, Transform};
