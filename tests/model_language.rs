@@ -96,6 +96,11 @@ fn fused_shapes_round_like_the_plain_expression() {
     check("X * Y / 3", x, y, x * y / 3.0);
     check("X / (Y + 3)", x, y, x / (y + 3.0));
     check("X / Y * 3", x, y, x / y * 3.0);
+    check("X * Y / (Y + 3)", x, y, x * y / (y + 3.0));
+    // chains of three or more terms become one sum instruction
+    check("X * Y - 3 * X - Y * X * 2 + X", x, y, x * y - 3.0 * x - y * x * 2.0 + x);
+    check("3 - X * (Y * 2) + Y", x, y, 3.0 - x * (y * 2.0) + y);
+    check("X * Y * 2 - Y", x, y, x * y * 2.0 - y);
 }
 
 #[test]

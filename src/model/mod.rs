@@ -16,6 +16,7 @@ mod model;
 mod parser;
 mod predict;
 mod resolve;
+mod select;
 mod spec;
 mod vm;
 
