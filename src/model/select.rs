@@ -103,6 +103,29 @@ fn factors(node: &Node) -> [Option<&Node>; 3] {
     }
 }
 
+/// `a·b + c·e`: `[a, b, c, e]`.
+fn products(n: &Node) -> Option<[&Node; 4]> {
+    match n {
+        Node::Op(Op::Add, s) => match (&s[0], &s[1]) {
+            (Node::Op(Op::Mul, p), Node::Op(Op::Mul, q)) => Some([&p[0], &p[1], &q[0], &q[1]]),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+/// `k·(a·b + c·e)` (or `(a·b + c·e)·k`, the same product): `k` and `[a, b, c, e]`.
+fn mix(node: &Node) -> Option<(&Node, [&Node; 4])> {
+    let Node::Op(Op::Mul, m) = node else {
+        return None;
+    };
+    match (products(&m[1]), products(&m[0])) {
+        (Some(f), _) => Some((&m[0], f)),
+        (None, Some(f)) => Some((&m[1], f)),
+        _ => None,
+    }
+}
+
 /// Instruction selection: appends the instructions computing `node` to `block`, taking
 /// fresh destination slots from `next` (`one` is a slot holding 1), and returns the
 /// slot of the result.
@@ -184,6 +207,14 @@ pub(crate) fn emit(node: &Node, block: &mut Block, next: &mut usize, one: Slot) 
                 b,
                 c,
             }
+        }
+        (Op::Sub, [l, r]) if is(r, Op::Mul) && mix(l).is_some() => {
+            let Some((k, [a, b, c, e])) = mix(l) else {
+                unreachable!("checked by the guard")
+            };
+            let (k, a, b, c, e) = (em!(*k), em!(*a), em!(*b), em!(*c), em!(*e));
+            let (f, g) = (em!(kid(r, 0)), em!(kid(r, 1)));
+            Ins::MixOut { d: fresh!(), k, a, b, c, e, f, g }
         }
         (Op::Sub, [l, r]) if is(l, Op::Mul) && is(r, Op::Mul) => {
             let (a, b, c, e) = (

@@ -101,6 +101,12 @@ pub(crate) enum Ins {
     DivMul { d: Slot, a: Slot, b: Slot, c: Slot },
     /// d = (a·b)/(c + e)
     MulDivAdd { d: Slot, a: Slot, b: Slot, c: Slot, e: Slot },
+    /// d = k·(a·b + c·e) − f·g (production from a mixture minus first-order loss)
+    MixOut { d: Slot, k: Slot, a: Slot, b: Slot, c: Slot, e: Slot, f: Slot, g: Slot },
+    /// d = a / b and then x = y / z (two independent quotients)
+    Div2 { d: Slot, a: Slot, b: Slot, x: Slot, y: Slot, z: Slot },
+    /// d = max(a, b) and then x = max(y, z)
+    Max2 { d: Slot, a: Slot, b: Slot, x: Slot, y: Slot, z: Slot },
     /// d = t₀ ± t₁ ± … over the `n` terms from `start` of the program's term table,
     /// each a product of three slots, accumulated left to right.
     Sum { d: Slot, start: u16, n: u16 },
@@ -115,7 +121,21 @@ pub(crate) struct Term {
 }
 
 impl Ins {
-    /// Destination slot.
+    /// The slots the instruction reads (terms of a `Sum` excluded).
+    fn reads(&self) -> Vec<Slot> {
+        use Ins::*;
+        match *self {
+            Neg { a, .. } | Exp { a, .. } | Ln { a, .. } | Log10 { a, .. } | Sqrt { a, .. }
+            | Abs { a, .. } => vec![a],
+            Add { a, b, .. } | Sub { a, b, .. } | Mul { a, b, .. } | Div { a, b, .. }
+            | Pow { a, b, .. } | Min { a, b, .. } | Max { a, b, .. } | Lt { a, b, .. }
+            | Le { a, b, .. } | Eq { a, b, .. } | Ne { a, b, .. } | And { a, b, .. }
+            | Or { a, b, .. } => vec![a, b],
+            _ => vec![Slot::MAX],
+        }
+    }
+
+    /// Destination slot (the first one of a pair).
     pub fn dst(&self) -> Slot {
         use Ins::*;
         match *self {
@@ -151,6 +171,9 @@ impl Ins {
             | DivAdd { d, .. }
             | DivMul { d, .. }
             | MulDivAdd { d, .. }
+            | MixOut { d, .. }
+            | Div2 { d, .. }
+            | Max2 { d, .. }
             | Sum { d, .. } => d,
         }
     }
@@ -191,9 +214,41 @@ impl Ins {
             Dot2 { d, a, b, c, e } | Cross2 { d, a, b, c, e } | MulDivAdd { d, a, b, c, e } => {
                 d.max(a).max(b).max(c).max(e)
             }
+            MixOut { d, k, a, b, c, e, f, g } => {
+                d.max(k).max(a).max(b).max(c).max(e).max(f).max(g)
+            }
+            Div2 { d, a, b, x, y, z } | Max2 { d, a, b, x, y, z } => {
+                d.max(a).max(b).max(x).max(y).max(z)
+            }
             Sum { d, .. } => d,
         }
     }
+}
+
+/// Peephole pass: two consecutive independent quotients (or maxima) become one pair
+/// instruction, halving their dispatches.
+pub(crate) fn pair_up(code: &mut Vec<Ins>) {
+    let mut out: Vec<Ins> = Vec::with_capacity(code.len());
+    for ins in code.drain(..) {
+        let merged = match (out.last(), ins) {
+            (Some(&Ins::Div { d, a, b }), Ins::Div { d: x, a: y, b: z })
+                if !ins.reads().contains(&d) =>
+            {
+                Some(Ins::Div2 { d, a, b, x, y, z })
+            }
+            (Some(&Ins::Max { d, a, b }), Ins::Max { d: x, a: y, b: z })
+                if !ins.reads().contains(&d) =>
+            {
+                Some(Ins::Max2 { d, a, b, x, y, z })
+            }
+            _ => None,
+        };
+        match merged {
+            Some(m) => *out.last_mut().expect("matched a last instruction") = m,
+            None => out.push(ins),
+        }
+    }
+    *code = out;
 }
 
 /// Instructions and the term table of their [`Ins::Sum`]s, before validation.
@@ -318,6 +373,17 @@ unsafe fn step(ins: &Ins, s: &mut [f64], terms: &[Term]) {
         Ins::DivAdd { d, a, b, c } => set!(d, g!(a) / (g!(b) + g!(c))),
         Ins::DivMul { d, a, b, c } => set!(d, g!(a) / g!(b) * g!(c)),
         Ins::MulDivAdd { d, a, b, c, e } => set!(d, g!(a) * g!(b) / (g!(c) + g!(e))),
+        Ins::MixOut { d, k, a, b, c, e, f, g } => {
+            set!(d, g!(k) * (g!(a) * g!(b) + g!(c) * g!(e)) - g!(f) * g!(g))
+        }
+        Ins::Div2 { d, a, b, x, y, z } => {
+            set!(d, g!(a) / g!(b));
+            set!(x, g!(y) / g!(z));
+        }
+        Ins::Max2 { d, a, b, x, y, z } => {
+            set!(d, g!(a).max(g!(b)));
+            set!(x, g!(y).max(g!(z)));
+        }
         Ins::Sum { d, start, n } => {
             let ts = terms.get_unchecked(start as usize..start as usize + n as usize);
             let t0 = ts.get_unchecked(0);
