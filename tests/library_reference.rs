@@ -209,6 +209,22 @@ fn singh2021_matches_reference() {
 fn every_parameter_has_a_unit_and_every_model_a_description_and_reference() {
     for name in builtin_names() {
         let model = load(name);
+        assert_eq!(
+            model.name(),
+            *name,
+            "file name and `model` statement differ"
+        );
+        // a header comment that cites the source and points to the reference trajectory
+        let header: String = model
+            .source()
+            .lines()
+            .take_while(|l| l.starts_with('#'))
+            .collect::<Vec<_>>()
+            .join("\n");
+        assert!(
+            header.contains("Source") && header.contains(&format!("models/reference/{name}.csv")),
+            "{name}: the header comment must cite its source and its reference trajectory"
+        );
         assert!(!model.description().is_empty(), "{name}: no description");
         assert!(!model.references().is_empty(), "{name}: no reference");
         for p in model.parameters() {
