@@ -1,14 +1,222 @@
-//! `cartkin fit` (being built).
+//! `cartkin fit DATA.csv --model NAME|PATH --method individual`: per-subject maximum
+//! likelihood (SPEC §5) → `individual.csv`, `parameters.csv`, `predictions.csv`
+//! ([`crate::estimate::tables`]) and `run.json` (inputs with SHA-256, model origin and
+//! hash, method, settings, seed, versions, −2LL, AIC, BIC, elapsed seconds, per-subject
+//! convergence). A thin layer over [`crate::estimate::fit_individuals`].
+//!
+//! In `run.json`, `neg2ll` is the sum of −2LL over the subjects with an estimate, and
+//! with k = (free parameters) × (those subjects) and N their records,
+//! AIC = −2LL + 2k and BIC = −2LL + k·ln N.
+//!
+//! Exit codes: 1 for bad input (unknown model, unknown `--fix` name, an analyte the model
+//! does not predict, a dataset with nothing to fit); 2 when no subject reaches an optimum
+//! (the tables are still written, for diagnosis).
 
-use super::CliError;
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::time::Instant;
+
+use serde_json::json;
+
+use super::{CliError, OutArgs};
+use crate::data::{read_csv, Analyte};
+use crate::estimate::tables::{write_individual, write_parameters, write_predictions};
+use crate::estimate::{fit_individuals, summarise, FitOptions, FitSettings, FitStatus};
+use crate::model::{Model, Predict};
+use crate::report::{sha256_file, sha256_hex};
+
+/// Estimation method.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum MethodArg {
+    /// Per-subject maximum likelihood.
+    Individual,
+}
 
 /// Arguments of `cartkin fit`.
 #[derive(Debug, clap::Args)]
-pub struct FitArgs {}
+pub struct FitArgs {
+    /// The dataset (long CSV; see data/README.md).
+    pub data: PathBuf,
+    /// A built-in model name (see `cartkin models`) or a model file path.
+    #[arg(long, value_name = "NAME|PATH")]
+    pub model: String,
+    /// Estimation method.
+    #[arg(long, value_enum, default_value = "individual")]
+    pub method: MethodArg,
+    /// Fit only these analytes, comma-separated (default: every analyte the model predicts).
+    #[arg(long, value_delimiter = ',', value_name = "ANALYTE,...")]
+    pub analytes: Vec<String>,
+    /// Fix parameters at natural-scale values, e.g. `sigma=0.5,fb=0.01`.
+    #[arg(long, value_delimiter = ',', value_name = "P=V,...")]
+    pub fix: Vec<String>,
+    /// Seed of the multistart (same seed, same results whatever --threads).
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Threads (default: all cores).
+    #[arg(long)]
+    pub threads: Option<usize>,
+    #[command(flatten)]
+    pub out: OutArgs,
+}
+
+/// Parse `name=value` items of `--fix`.
+fn parse_fix(items: &[String]) -> Result<Vec<(String, f64)>, CliError> {
+    items
+        .iter()
+        .map(|item| {
+            let bad = || {
+                CliError::Input(format!(
+                    "--fix: '{item}': expected NAME=VALUE with a number, e.g. sigma=0.5"
+                ))
+            };
+            let (name, value) = item.split_once('=').ok_or_else(bad)?;
+            let value: f64 = value.trim().parse().map_err(|_| bad())?;
+            Ok((name.trim().to_string(), value))
+        })
+        .collect()
+}
 
 /// Run `cartkin fit`.
-pub fn run(_args: FitArgs) -> Result<(), CliError> {
-    Err(CliError::Input(
-        "`cartkin fit` is not available in this build yet".into(),
-    ))
+pub fn run(args: FitArgs) -> Result<(), CliError> {
+    let started = Instant::now();
+    let input = |e: &dyn std::fmt::Display| CliError::Input(e.to_string());
+    let model = Model::load(&args.model).map_err(|e| input(&e))?;
+    let fixed = parse_fix(&args.fix)?;
+    let mut settings = FitSettings::default();
+    if let Some(seed) = args.seed {
+        settings.seed = seed;
+    }
+    if let Some(threads) = args.threads {
+        settings.threads = threads;
+    }
+    let checked = settings.clone().check().map_err(|e| input(&e))?;
+
+    let analytes = if args.analytes.is_empty() {
+        None
+    } else {
+        let mut chosen = Vec::new();
+        for name in &args.analytes {
+            let a = Analyte::new(name);
+            if model.output_index(&a).is_none() {
+                let predicted: Vec<String> = model
+                    .outputs()
+                    .iter()
+                    .map(|o| o.analyte.to_string())
+                    .collect();
+                return Err(CliError::Input(format!(
+                    "--analytes: model `{}` does not predict `{a}` (it predicts: {})",
+                    model.name(),
+                    predicted.join(", ")
+                )));
+            }
+            chosen.push(a);
+        }
+        Some(chosen)
+    };
+
+    let loaded = read_csv(&args.data).map_err(|e| input(&e))?;
+    for w in &loaded.warnings {
+        eprintln!("warning: {w}");
+    }
+    let dataset = &loaded.dataset;
+    let options = FitOptions {
+        analytes,
+        fixed: fixed.clone(),
+        settings: checked,
+    };
+    let fit = fit_individuals(&model, dataset, &options).map_err(|e| input(&e))?;
+    let rows = summarise(&model, &fit);
+
+    let dir = args.out.prepare("fit")?;
+    dir.write_with("individual.csv", |w| write_individual(w, &model, &fit))?;
+    dir.write_with("parameters.csv", |w| write_parameters(w, &rows))?;
+    dir.write_with("predictions.csv", |w| {
+        write_predictions(w, &model, dataset, &fit)
+    })?;
+
+    // Objective, AIC, BIC over the subjects with an estimate.
+    let estimated: Vec<_> = fit.subjects.iter().filter(|s| s.neg2ll.is_some()).collect();
+    let total: f64 = estimated.iter().filter_map(|s| s.neg2ll).sum();
+    let k = fit.map.len() * estimated.len();
+    let n_obs: usize = estimated.iter().map(|s| s.records.len()).sum();
+    let mut unmodelled: BTreeMap<String, usize> = BTreeMap::new();
+    let mut excluded: BTreeMap<String, usize> = BTreeMap::new();
+    for s in &fit.subjects {
+        for (a, n) in &s.usage.unmodelled {
+            *unmodelled.entry(a.clone()).or_default() += n;
+        }
+        for (a, n) in &s.usage.excluded {
+            *excluded.entry(a.clone()).or_default() += n;
+        }
+    }
+    let count = |st: FitStatus| fit.subjects.iter().filter(|s| s.status == st).count();
+    let params = model.parameters();
+    let data_sha = sha256_file(&args.data)
+        .map_err(|e| CliError::Input(format!("cannot read {}: {e}", args.data.display())))?;
+    let run = json!({
+        "command": "fit",
+        "method": "individual",
+        "inputs": { "data": { "path": args.data.display().to_string(), "sha256": data_sha } },
+        "model": {
+            "name": model.name(),
+            "origin": model.origin(),
+            "sha256": sha256_hex(model.source().as_bytes()),
+        },
+        "free_parameters": fit.map.free.iter().map(|&i| params[i].name.clone()).collect::<Vec<_>>(),
+        "fixed": params.iter().enumerate()
+            .filter(|(i, _)| !fit.map.free.contains(i))
+            .map(|(i, p)| (p.name.clone(), json!(fit.map.base[i])))
+            .collect::<serde_json::Map<_, _>>(),
+        "analytes": options.analytes.as_ref().map(|a| a.iter().map(|x| x.to_string()).collect::<Vec<_>>()),
+        "observations": {
+            "used": fit.subjects.iter().map(|s| s.usage.used).sum::<usize>(),
+            "censored": fit.subjects.iter().map(|s| s.usage.censored).sum::<usize>(),
+            "not_in_model": unmodelled,
+            "excluded_by_analytes": excluded,
+        },
+        "settings": settings,
+        "seed": settings.seed,
+        "versions": { "cartkin": env!("CARGO_PKG_VERSION"), "argmin": "0.11" },
+        "neg2ll": total,
+        "n_parameters": k,
+        "n_observations": n_obs,
+        "aic": total + 2.0 * k as f64,
+        "bic": total + k as f64 * (n_obs as f64).ln(),
+        "n_subjects": fit.subjects.len(),
+        "n_converged": count(FitStatus::Converged),
+        "n_hessian_not_pd": count(FitStatus::HessianNotPd),
+        "n_not_converged": count(FitStatus::NotConverged),
+        "n_failed": count(FitStatus::Failed),
+        "subjects": fit.subjects.iter().map(|s| json!({
+            "id": s.id,
+            "status": s.status.as_str(),
+            "reason": s.reason,
+            "neg2ll": s.neg2ll,
+            "n_obs": s.records.len(),
+            "n_blq": s.records.n_censored(),
+            "evaluations": s.evaluations,
+        })).collect::<Vec<_>>(),
+        "elapsed_seconds": started.elapsed().as_secs_f64(),
+    });
+    let text = serde_json::to_string_pretty(&run)
+        .map_err(|e| CliError::Numerical(format!("run.json: {e}")))?;
+    dir.write("run.json", text.as_bytes())?;
+
+    let reached = fit
+        .subjects
+        .iter()
+        .filter(|s| s.status.optimum_reached())
+        .count();
+    eprintln!(
+        "fit: {reached} of {} subjects converged; results in {}",
+        fit.subjects.len(),
+        dir.path().display()
+    );
+    if reached == 0 {
+        return Err(CliError::Numerical(format!(
+            "no subject's fit converged (see {} for the reasons)",
+            dir.file("individual.csv").display()
+        )));
+    }
+    Ok(())
 }

@@ -28,7 +28,8 @@
 //! Math. 6 (1980) 19–26.
 
 use super::{
-    error_norm, first_non_finite, OdeSystem, OutputCursor, Segment, SolveError, SolveStats,
+    error_norm, first_non_finite, initial_step, OdeSystem, OutputCursor, Segment, SolveError,
+    SolveStats,
 };
 
 const C2: f64 = 0.2;
@@ -149,15 +150,17 @@ impl Workspace {
             if steps >= seg.options.max_steps {
                 return Err(SolveError::TooManySteps { time: t, steps });
             }
-            if 0.1 * h <= t.abs().max(t1.abs()) * f64::EPSILON || h < f64::MIN_POSITIVE {
+            if t + 1.01 * h >= t1 {
+                h = t1 - t;
+                last = true;
+            }
+            // A step landing exactly on t1 is always allowed (however short the rest of
+            // the segment); otherwise the step must stay resolvable in t.
+            if !last && (0.1 * h <= t.abs().max(t1.abs()) * f64::EPSILON || h < f64::MIN_POSITIVE) {
                 return Err(match non_finite {
                     Some(state) => SolveError::NonFinite { time: t, state },
                     None => SolveError::StepSizeTooSmall { time: t, step: h },
                 });
-            }
-            if t + 1.01 * h >= t1 {
-                h = t1 - t;
-                last = true;
             }
             steps += 1;
             stats.steps += 1;
@@ -185,9 +188,11 @@ impl Workspace {
                 non_finite = None;
                 facold = err.max(1e-4);
                 stats.accepted += 1;
-                self.prepare_dense(h, y);
                 let t_old = t;
                 t = if last { t1 } else { t + h };
+                if cursor.needs_dense(seg.outputs, t) {
+                    self.prepare_dense(h, y);
+                }
                 y.copy_from_slice(&self.y1);
                 self.k.swap(0, 6);
                 let rcont = &self.rcont;
@@ -305,52 +310,4 @@ fn contd5(rcont: &[Vec<f64>; 5], theta: f64, out: &mut [f64]) {
     for i in 0..out.len() {
         out[i] = r1[i] + theta * (r2[i] + theta1 * (r3[i] + theta * (r4[i] + theta1 * r5[i])));
     }
-}
-
-/// Hairer's starting-step algorithm for a method of order `order`, given f0 = f(t, y):
-/// h0 = 0.01 ‖y‖/‖f0‖, one explicit Euler step to estimate ‖y''‖, then
-/// h = min(100 h0, (0.01 / max(‖y''‖, ‖f0‖))^(1/order), h_max).
-#[allow(clippy::too_many_arguments)]
-pub(crate) fn initial_step<S: OdeSystem + ?Sized>(
-    sys: &mut S,
-    t: f64,
-    y: &[f64],
-    f0: &[f64],
-    (y1, f1): (&mut [f64], &mut [f64]),
-    h_max: f64,
-    (rtol, atol): (f64, f64),
-    order: i32,
-    stats: &mut SolveStats,
-) -> f64 {
-    let mut dnf = 0.0;
-    let mut dny = 0.0;
-    for i in 0..y.len() {
-        let sk = atol + rtol * y[i].abs();
-        dnf += (f0[i] / sk).powi(2);
-        dny += (y[i] / sk).powi(2);
-    }
-    let mut h = if dnf <= 1e-10 || dny <= 1e-10 {
-        1e-6
-    } else {
-        (dny / dnf).sqrt() * 0.01
-    };
-    h = h.min(h_max);
-    for i in 0..y.len() {
-        y1[i] = y[i] + h * f0[i];
-    }
-    sys.rhs(t + h, y1, f1);
-    stats.rhs_evals += 1;
-    let mut der2 = 0.0;
-    for i in 0..y.len() {
-        let sk = atol + rtol * y[i].abs();
-        der2 += ((f1[i] - f0[i]) / sk).powi(2);
-    }
-    let der2 = der2.sqrt() / h;
-    let der12 = der2.abs().max(dnf.sqrt());
-    let h1 = if der12 <= 1e-15 || !der12.is_finite() {
-        (1e-6f64).max(h * 1e-3)
-    } else {
-        (0.01 / der12).powf(1.0 / order as f64)
-    };
-    (100.0 * h).min(h1).min(h_max)
 }

@@ -72,7 +72,7 @@ pub enum Method {
 /// |---|---|---|
 /// | `method` | `Dopri5` | integration method |
 /// | `rtol` | 1e-6 | relative tolerance (> 0) |
-/// | `atol` | 1e-9 | absolute tolerance (≥ 0, and rtol + atol > 0) |
+/// | `atol` | 1e-9 | absolute tolerance (> 0) |
 /// | `max_steps` | 100 000 | step attempts allowed per [`Solver::integrate`] call |
 /// | `h_init` | `None` | first step; `None` chooses it automatically (HNW 1993 §II.4) |
 /// | `h_max` | ∞ | largest step (time units of the system) |
@@ -266,8 +266,11 @@ impl Solver {
         if !(o.rtol > 0.0 && o.rtol.is_finite()) {
             return bad(format!("rtol = {}, expected a finite number > 0", o.rtol));
         }
-        if !(o.atol >= 0.0 && o.atol.is_finite()) {
-            return bad(format!("atol = {}, expected a finite number >= 0", o.atol));
+        if !(o.atol > 0.0 && o.atol.is_finite()) {
+            return bad(format!(
+                "atol = {}, expected a finite number > 0 (a state at zero needs an absolute error scale)",
+                o.atol
+            ));
         }
         if o.h_max.is_nan() || o.h_max <= 0.0 {
             return bad(format!("h_max = {}, expected > 0", o.h_max));
@@ -342,6 +345,12 @@ impl OutputCursor {
         OutputCursor { next }
     }
 
+    /// Whether an output lies strictly before `t` (so the step ending at `t` needs its
+    /// dense output).
+    pub fn needs_dense(&self, outputs: &[f64], t: f64) -> bool {
+        self.next < outputs.len() && outputs[self.next] < t
+    }
+
     /// After a step accepted up to `t` (new state `y`): emit every pending output
     /// ≤ `t` — exactly `y` at `t`, else `interpolate(time, buffer)` (dense output).
     pub fn step(
@@ -364,4 +373,52 @@ impl OutputCursor {
             self.next += 1;
         }
     }
+}
+
+/// Hairer's starting-step algorithm for a method of order `order`, given f0 = f(t, y):
+/// h0 = 0.01 ‖y‖/‖f0‖, one explicit Euler step to estimate ‖y''‖, then
+/// h = min(100 h0, (0.01 / max(‖y''‖, ‖f0‖))^(1/order), h_max).
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn initial_step<S: OdeSystem + ?Sized>(
+    sys: &mut S,
+    t: f64,
+    y: &[f64],
+    f0: &[f64],
+    (y1, f1): (&mut [f64], &mut [f64]),
+    h_max: f64,
+    (rtol, atol): (f64, f64),
+    order: i32,
+    stats: &mut SolveStats,
+) -> f64 {
+    let mut dnf = 0.0;
+    let mut dny = 0.0;
+    for i in 0..y.len() {
+        let sk = atol + rtol * y[i].abs();
+        dnf += (f0[i] / sk).powi(2);
+        dny += (y[i] / sk).powi(2);
+    }
+    let mut h = if dnf <= 1e-10 || dny <= 1e-10 {
+        1e-6
+    } else {
+        (dny / dnf).sqrt() * 0.01
+    };
+    h = h.min(h_max);
+    for i in 0..y.len() {
+        y1[i] = y[i] + h * f0[i];
+    }
+    sys.rhs(t + h, y1, f1);
+    stats.rhs_evals += 1;
+    let mut der2 = 0.0;
+    for i in 0..y.len() {
+        let sk = atol + rtol * y[i].abs();
+        der2 += ((f1[i] - f0[i]) / sk).powi(2);
+    }
+    let der2 = der2.sqrt() / h;
+    let der12 = der2.abs().max(dnf.sqrt());
+    let h1 = if der12 <= 1e-15 || !der12.is_finite() {
+        (1e-6f64).max(h * 1e-3)
+    } else {
+        (0.01 / der12).powf(1.0 / order as f64)
+    };
+    (100.0 * h).min(h1).min(h_max)
 }

@@ -1,0 +1,236 @@
+//! `cartkin fit --method individual` end to end: the real binary on data/example.csv with
+//! the built-in stein2019 (transgene), in a scratch directory; output columns, run.json
+//! provenance, thread-count independence, and every bad-input path with its exit code.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use approx::assert_relative_eq;
+
+fn cartkin(dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_cartkin"))
+        .current_dir(dir)
+        .args(args)
+        .output()
+        .expect("the cartkin binary runs")
+}
+
+fn example() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("data/example.csv")
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+#[test]
+fn stein2019_on_the_example_writes_the_four_files_independent_of_threads() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = example();
+    let data = data.to_str().unwrap();
+    let mut outputs = Vec::new();
+    for threads in ["1", "2"] {
+        let out = format!("out{threads}");
+        let o = cartkin(
+            tmp.path(),
+            &[
+                "fit",
+                data,
+                "--model",
+                "stein2019",
+                "--seed",
+                "11",
+                "--threads",
+                threads,
+                "--out",
+                &out,
+            ],
+        );
+        assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+        outputs.push(tmp.path().join(out));
+    }
+    // Same seed, 1 or 2 threads: the same bytes.
+    for f in ["individual.csv", "parameters.csv", "predictions.csv"] {
+        let a = std::fs::read(outputs[0].join(f)).unwrap();
+        let b = std::fs::read(outputs[1].join(f)).unwrap();
+        assert!(a == b, "{f} differs between 1 and 2 threads");
+    }
+    let dir = &outputs[0];
+    let params = std::fs::read_to_string(dir.join("parameters.csv")).unwrap();
+    assert!(params.starts_with(
+        "parameter,estimate,se,rse_pct,ci_low,ci_high,cv_pct,median,min,max,n,fixed\n"
+    ));
+    assert_eq!(params.lines().count(), 1 + 7);
+    let ind = std::fs::read_to_string(dir.join("individual.csv")).unwrap();
+    let header = ind.lines().next().unwrap();
+    assert!(header.starts_with("id,status,reason,neg2ll,n_obs,n_blq,evaluations,condition,foldx,foldx_se,foldx_rse_pct,foldx_ci_low,foldx_ci_high,tmax,"));
+    assert_eq!(
+        ind.lines().count(),
+        1 + 18,
+        "18 subjects in data/example.csv"
+    );
+    let pred = std::fs::read_to_string(dir.join("predictions.csv")).unwrap();
+    assert!(pred.starts_with("id,time,analyte,dv,cens,pred,ipred,iwres\n"));
+    // Every transgene record (231 in the file) and nothing else.
+    assert_eq!(pred.lines().count(), 1 + 231);
+    assert!(pred
+        .lines()
+        .skip(1)
+        .all(|l| l.split(',').nth(2) == Some("transgene")));
+
+    let run: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("run.json")).unwrap()).unwrap();
+    let sha = cartkin::report::sha256_file(&example()).unwrap();
+    assert_eq!(run["inputs"]["data"]["sha256"], sha.as_str());
+    assert_eq!(run["model"]["origin"], "built-in stein2019");
+    let model = cartkin::model::Model::load("stein2019").unwrap();
+    assert_eq!(
+        run["model"]["sha256"],
+        cartkin::report::sha256_hex(model.source().as_bytes()).as_str()
+    );
+    assert_eq!(run["seed"], 11);
+    assert_eq!(run["observations"]["used"], 231);
+    assert_eq!(run["observations"]["not_in_model"]["b_cells"], 250);
+    assert_eq!(run["observations"]["not_in_model"]["igg"], 139);
+    // AIC = −2LL + 2k with k = 7 free parameters × subjects with an estimate.
+    let n = run["subjects"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|s| !s["neg2ll"].is_null())
+        .count() as f64;
+    let total = run["neg2ll"].as_f64().unwrap();
+    assert_relative_eq!(
+        run["aic"].as_f64().unwrap(),
+        total + 14.0 * n,
+        max_relative = 1e-12
+    );
+    // −2LL total is the sum of the per-subject values.
+    let sum: f64 = run["subjects"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|s| s["neg2ll"].as_f64())
+        .sum();
+    assert_relative_eq!(total, sum, max_relative = 1e-12);
+    assert!(run["n_converged"].as_u64().unwrap() + run["n_hessian_not_pd"].as_u64().unwrap() >= 15);
+}
+
+#[test]
+fn fix_and_analytes_are_applied_and_recorded() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = example();
+    let o = cartkin(
+        tmp.path(),
+        &[
+            "fit",
+            data.to_str().unwrap(),
+            "--model",
+            "stein2019",
+            "--fix",
+            "sigma=0.4,fb=0.01",
+            "--analytes",
+            "transgene",
+            "--out",
+            "o",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let run: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(tmp.path().join("o/run.json")).unwrap())
+            .unwrap();
+    assert_eq!(run["fixed"]["sigma"], 0.4);
+    assert_eq!(run["fixed"]["fb"], 0.01);
+    assert_eq!(run["free_parameters"].as_array().unwrap().len(), 5);
+    assert_eq!(run["observations"]["excluded_by_analytes"]["b_cells"], 250);
+    let params = std::fs::read_to_string(tmp.path().join("o/parameters.csv")).unwrap();
+    assert!(
+        params
+            .lines()
+            .any(|l| l.starts_with("sigma,0.4,,,,,,,,,0,true")),
+        "{params}"
+    );
+}
+
+#[test]
+fn bad_input_exits_1_with_a_clear_message() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = example();
+    let data = data.to_str().unwrap();
+    let cases: [(&[&str], &str); 5] = [
+        (&["--model", "stein2091"], "stein2019"),
+        (
+            &["--model", "stein2019", "--fix", "sigmaa=0.4"],
+            "no parameter `sigmaa`",
+        ),
+        (
+            &["--model", "stein2019", "--fix", "sigma"],
+            "expected NAME=VALUE",
+        ),
+        (
+            &["--model", "stein2019", "--fix", "fb=2"],
+            "outside the bounds",
+        ),
+        (
+            &["--model", "stein2019", "--analytes", "b_cells"],
+            "does not predict `b_cells`",
+        ),
+    ];
+    for (i, (extra, needle)) in cases.iter().enumerate() {
+        let out = format!("o{i}");
+        let mut args = vec!["fit", data];
+        args.extend_from_slice(extra);
+        args.extend_from_slice(&["--out", &out]);
+        let o = cartkin(tmp.path(), &args);
+        assert_eq!(o.status.code(), Some(1), "{args:?}: {}", stderr(&o));
+        assert!(stderr(&o).contains(needle), "{args:?}: {}", stderr(&o));
+    }
+    // A dataset without any analyte the model predicts.
+    std::fs::write(
+        tmp.path().join("b.csv"),
+        "ID,TIME,DV,DVID\nA,1,200,b_cells\nA,7,2,b_cells\n",
+    )
+    .unwrap();
+    let o = cartkin(
+        tmp.path(),
+        &["fit", "b.csv", "--model", "stein2019", "--out", "ob"],
+    );
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("no observation in b.csv is of an analyte model `stein2019` predicts"),
+        "{}",
+        stderr(&o)
+    );
+}
+
+#[test]
+fn every_subject_failing_exits_2() {
+    // A model whose prediction is never a finite number: every start is infeasible.
+    let tmp = tempfile::tempdir().unwrap();
+    std::fs::write(
+        tmp.path().join("broken.model"),
+        "model broken\nparam k = 1 bounds 0.1 10\nparam sigma = 0.5 residual\n\
+         output transgene = log(0 - k)\nerror transgene logadd(sigma)\n",
+    )
+    .unwrap();
+    let data = example();
+    let o = cartkin(
+        tmp.path(),
+        &[
+            "fit",
+            data.to_str().unwrap(),
+            "--model",
+            "broken.model",
+            "--out",
+            "o",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("no subject's fit converged"),
+        "{}",
+        stderr(&o)
+    );
+    let ind = std::fs::read_to_string(tmp.path().join("o/individual.csv")).unwrap();
+    assert!(ind.lines().skip(1).all(|l| l.contains(",failed,")), "{ind}");
+}
