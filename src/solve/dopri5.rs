@@ -156,7 +156,7 @@ impl Workspace {
             }
             // A step landing exactly on t1 is always allowed (however short the rest of
             // the segment); otherwise the step must stay resolvable in t.
-            if !last && (0.1 * h <= t.abs().max(t1.abs()) * f64::EPSILON || h < f64::MIN_POSITIVE) {
+            if !last && (0.1 * h <= t.abs() * f64::EPSILON || h < f64::MIN_POSITIVE) {
                 return Err(match non_finite {
                     Some(state) => SolveError::NonFinite { time: t, state },
                     None => SolveError::StepSizeTooSmall { time: t, step: h },
@@ -223,8 +223,9 @@ impl Workspace {
     /// error estimate in `err`.
     fn stages<S: OdeSystem + ?Sized>(&mut self, sys: &mut S, t: f64, h: f64, y: &[f64]) {
         let n = self.n;
-        let [k1, k2, k3, k4, k5, k6, k7] = &mut self.k;
-        let yt = &mut self.ytmp;
+        // Slices of length exactly n: the loops below run without bounds checks.
+        let [k1, k2, k3, k4, k5, k6, k7] = self.k.each_mut().map(|v| &mut v[..n]);
+        let (y, yt) = (&y[..n], &mut self.ytmp[..n]);
         for i in 0..n {
             yt[i] = y[i] + h * A21 * k1[i];
         }
@@ -246,13 +247,13 @@ impl Workspace {
                 y[i] + h * (A61 * k1[i] + A62 * k2[i] + A63 * k3[i] + A64 * k4[i] + A65 * k5[i]);
         }
         sys.rhs(t + h, yt, k6);
-        let y1 = &mut self.y1;
+        let y1 = &mut self.y1[..n];
         for i in 0..n {
             y1[i] =
                 y[i] + h * (A71 * k1[i] + A73 * k3[i] + A74 * k4[i] + A75 * k5[i] + A76 * k6[i]);
         }
         sys.rhs(t + h, y1, k7);
-        let err = &mut self.err;
+        let err = &mut self.err[..n];
         for i in 0..n {
             err[i] =
                 h * (E1 * k1[i] + E3 * k3[i] + E4 * k4[i] + E5 * k5[i] + E6 * k6[i] + E7 * k7[i]);

@@ -23,6 +23,28 @@
 //! All workspace lives in [`Solver`]: nothing is allocated per step or per call (only when
 //! the state dimension changes).
 //!
+//! ```
+//! use cartkin::solve::{Method, OdeSystem, Solver, SolverOptions};
+//!
+//! /// One-compartment elimination, dA/dt = −k A.
+//! struct Decay { k: f64 }
+//! impl OdeSystem for Decay {
+//!     fn dim(&self) -> usize { 1 }
+//!     fn rhs(&mut self, _t: f64, y: &[f64], dy: &mut [f64]) { dy[0] = -self.k * y[0]; }
+//! }
+//!
+//! let options = SolverOptions { method: Method::Rodas4, rtol: 1e-8, ..SolverOptions::default() };
+//! let mut solver = Solver::new(1, options);
+//! let mut y = [100.0];
+//! let mut at_day_7 = 0.0;
+//! solver
+//!     .integrate(&mut Decay { k: 0.1 }, 0.0, 28.0, &mut y, &[7.0], &mut |_, v| at_day_7 = v[0])
+//!     .unwrap();
+//! assert!((at_day_7 - 100.0 * (-0.7f64).exp()).abs() < 1e-5);
+//! assert!((y[0] - 100.0 * (-2.8f64).exp()).abs() < 1e-5);
+//! println!("{:?}", solver.stats());
+//! ```
+//!
 //! References:
 //! - E. Hairer, S. P. Nørsett, G. Wanner. *Solving Ordinary Differential Equations I.
 //!   Nonstiff Problems.* 2nd ed., Springer 1993.
@@ -185,6 +207,13 @@ impl Solver {
     /// The settings.
     pub fn options(&self) -> &SolverOptions {
         &self.options
+    }
+
+    /// Replace the settings; the workspace is kept (and allocated for the new method if
+    /// it changes).
+    pub fn set_options(&mut self, options: SolverOptions) {
+        self.options = options;
+        self.ensure_dim(self.dim);
     }
 
     /// Work counters since creation or the last [`Solver::reset_stats`].
