@@ -78,7 +78,10 @@ fn cd19(c: &mut Criterion) {
         }
     };
     let design = SimulationDesign {
-        doses: vec![DoseLevel { dose: 50e6, n: 10_000 }],
+        doses: vec![DoseLevel {
+            dose: 50e6,
+            n: 10_000,
+        }],
         times: (0..=365).map(f64::from).collect(),
         analytes: vec!["transgene".into(), "b_cells".into()],
         seed: 1,
@@ -86,7 +89,10 @@ fn cd19(c: &mut Criterion) {
     }
     .check(&model)
     .unwrap();
-    let pool = rayon::ThreadPoolBuilder::new().num_threads(2).build().unwrap();
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(2)
+        .build()
+        .unwrap();
     let mut g = c.benchmark_group("cd19_bcell_10000x365_2threads");
     g.sample_size(10);
     g.bench_function("simulate", |b| {

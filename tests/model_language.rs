@@ -96,6 +96,28 @@ fn fused_shapes_round_like_the_plain_expression() {
     check("X * Y / 3", x, y, x * y / 3.0);
     check("X / (Y + 3)", x, y, x / (y + 3.0));
     check("X / Y * 3", x, y, x / y * 3.0);
+    check("X * Y / (Y + 3)", x, y, x * y / (y + 3.0));
+    // chains of three or more terms become one sum instruction
+    check("X * Y - 3 * X - Y * X * 2 + X", x, y, x * y - 3.0 * x - y * x * 2.0 + x);
+    check("3 - X * (Y * 2) + Y", x, y, 3.0 - x * (y * 2.0) + y);
+    check("X * Y * 2 - Y", x, y, x * y * 2.0 - y);
+    // production from a mixture minus first-order loss: one instruction
+    check("Y * (X * Y + 2 * X) - 3 * X", x, y, y * (x * y + 2.0 * x) - 3.0 * x);
+    check("(X * Y + 2 * X) * Y - 3 * X", x, y, (x * y + 2.0 * x) * y - 3.0 * x);
+}
+
+#[test]
+fn consecutive_quotients_and_maxima_pair_up_exactly() {
+    let m = model("param y = 1.3 identity
+let p = t / y
+let q = y / (t + 1)
+let r = max(t, y)
+let s2 = max(y, 2)
+output y = p * q + r * s2 - p");
+    let (x, y) = (0.77f64, 1.3f64);
+    let (p, q, r, s2) = (x / y, y / (x + 1.0), x.max(y), y.max(2.0));
+    let expected = p * q + r * s2 - p;
+    assert_eq!(eval_with(&m, &[y], &Covariates::default(), x).to_bits(), expected.to_bits());
 }
 
 #[test]

@@ -27,7 +27,10 @@ fn dose(time: f64, amount: f64, target: Option<&str>, duration: Option<f64>) -> 
 
 fn run(m: &Model, theta: &[f64], doses: &[Dose], times: &[f64]) -> Result<Vec<f64>, PredictError> {
     let cov = Covariates::default();
-    let ind = Individual { doses, covariates: &cov };
+    let ind = Individual {
+        doses,
+        covariates: &cov,
+    };
     let mut out = vec![0.0; times.len()];
     m.predict(theta, &ind, times, &vec![0; times.len()], &mut out)?;
     Ok(out)
@@ -76,7 +79,14 @@ fn infusion_matches_the_one_compartment_formula() {
     // C(3)·e^{−k(t−3)} after
     let r = amt / dur;
     let during = |t: f64| r / (k * v) * (1.0 - (-k * (t - 1.0)).exp());
-    let expected = [0.0, 0.0, during(2.0), during(3.0), during(3.0) * (-k * 0.5f64).exp(), during(3.0) * (-k * 5.0f64).exp()];
+    let expected = [
+        0.0,
+        0.0,
+        during(2.0),
+        during(3.0),
+        during(3.0) * (-k * 0.5f64).exp(),
+        during(3.0) * (-k * 5.0f64).exp(),
+    ];
     for (c, e) in out.iter().zip(expected) {
         assert_relative_eq!(*c, e, max_relative = 1e-8, epsilon = 1e-12);
     }
@@ -121,14 +131,23 @@ solver dopri5 rtol 1e-10 atol 1e-12
     let times = [0.0, 1.0, 3.29, 3.3, 3.31, 10.0, 30.0];
     let (out, stats) = {
         let cov = Covariates::default();
-        let ind = Individual { doses: &[], covariates: &cov };
+        let ind = Individual {
+            doses: &[],
+            covariates: &cov,
+        };
         let mut out = vec![0.0; times.len()];
-        let stats = m.predict_with_stats(&[g, d, tm, 0.1], &ind, &times, &[0; 7], &mut out).unwrap();
+        let stats = m
+            .predict_with_stats(&[g, d, tm, 0.1], &ind, &times, &[0; 7], &mut out)
+            .unwrap();
         (out, stats)
     };
     // analytic: e^{g t} before tm, e^{g tm} e^{−d (t − tm)} after
     for (t, x) in times.iter().zip(&out) {
-        let e = if *t < tm { (g * t).exp() } else { (g * tm).exp() * (-d * (t - tm)).exp() };
+        let e = if *t < tm {
+            (g * t).exp()
+        } else {
+            (g * tm).exp() * (-d * (t - tm)).exp()
+        };
         assert_relative_eq!(*x, e, max_relative = 1e-8);
     }
     // statistics are available and modest for this smooth problem
@@ -140,9 +159,14 @@ solver dopri5 rtol 1e-10 atol 1e-12
 fn closed_form_model_reports_no_solver_work() {
     let m = Model::load("stein2019").unwrap();
     let cov = Covariates::default();
-    let ind = Individual { doses: &[], covariates: &cov };
+    let ind = Individual {
+        doses: &[],
+        covariates: &cov,
+    };
     let mut out = [0.0];
-    let stats = m.predict_with_stats(&m.typical(), &ind, &[10.0], &[0], &mut out).unwrap();
+    let stats = m
+        .predict_with_stats(&m.typical(), &ind, &[10.0], &[0], &mut out)
+        .unwrap();
     assert_eq!(stats.rhs_evals, 0);
 }
 
@@ -171,5 +195,8 @@ fn division_by_a_state_reaching_zero_is_a_clear_error() {
 fn non_finite_individual_value_names_the_let() {
     let m = model("model bad\nparam a = 1 identity\nparam s = 0.1 residual\nlet la = log(a)\nstate x = la\nddt(x) = 0\noutput x = x\nerror x add(s)");
     let err = run(&m, &[-1.0, 0.1], &[], &[1.0]).unwrap_err();
-    assert!(matches!(&err, PredictError::NonFinite { what, .. } if what == "`la`"), "{err}");
+    assert!(
+        matches!(&err, PredictError::NonFinite { what, .. } if what == "`la`"),
+        "{err}"
+    );
 }

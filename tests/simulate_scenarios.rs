@@ -14,7 +14,15 @@ fn scenario_runs(file: &str, doses: &[&str], analytes: &[&str]) {
     let o = Command::new(env!("CARGO_BIN_EXE_cartkin"))
         .args(["simulate", "--scenario"])
         .arg(&scenario)
-        .args(["--n", "2", "--with-error", "--as-dataset", "--seed", "3", "--out"])
+        .args([
+            "--n",
+            "2",
+            "--with-error",
+            "--as-dataset",
+            "--seed",
+            "3",
+            "--out",
+        ])
         .arg(&out)
         .output()
         .unwrap();
@@ -35,7 +43,10 @@ fn scenario_runs(file: &str, doses: &[&str], analytes: &[&str]) {
             expected.push(vec![d.to_string(), a.to_string(), "2".to_string()]);
         }
     }
-    assert_eq!(rows, expected, "{file}: (dose, analyte, n) of endpoints_summary.csv");
+    assert_eq!(
+        rows, expected,
+        "{file}: (dose, analyte, n) of endpoints_summary.csv"
+    );
     // run.json records the scenario and its hash
     let run: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(out.join("run.json")).unwrap()).unwrap();
@@ -76,6 +87,15 @@ fn ct1195e_sle_cd19_cd20() {
     scenario_runs(
         "ct1195e_sle.toml",
         &["300000000", "450000000", "600000000"],
-        &["transgene", "b_cells", "naive_b", "memory_b", "plasmablast", "igg", "igm", "iga"],
+        &[
+            "transgene",
+            "b_cells",
+            "naive_b",
+            "memory_b",
+            "plasmablast",
+            "igg",
+            "igm",
+            "iga",
+        ],
     );
 }
