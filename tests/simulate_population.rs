@@ -53,7 +53,8 @@ fn cmax_is_lognormal_around_the_typical_cmax() {
     assert_eq!(s.len(), 1);
     let cmax = METRICS.iter().position(|m| *m == "cmax").unwrap();
     let tmax = METRICS.iter().position(|m| *m == "tmax").unwrap();
-    let (n, median, p05, p95) = s[0].metrics[cmax];
+    let m = s[0].metrics[cmax];
+    let (n, median, p05, p95) = (m.n, m.median, m.p05, m.p95);
     assert_eq!(n, N);
     let omega = OMEGA2[2].sqrt();
     let mu = TYPICAL[2].ln();
@@ -71,8 +72,8 @@ fn cmax_is_lognormal_around_the_typical_cmax() {
         "p95 {p95}"
     );
     // Tmax is 9.3 for every subject (no IIV on tmax).
-    assert_eq!(s[0].metrics[tmax].1, Some(9.3));
-    assert_eq!(s[0].metrics[tmax].2, Some(9.3));
+    assert_eq!(s[0].metrics[tmax].median, Some(9.3));
+    assert_eq!(s[0].metrics[tmax].p05, Some(9.3));
 }
 
 #[test]
@@ -181,7 +182,8 @@ fn built_in_stein2019_with_a_full_omega_on_cmax_only() {
     let sim = simulate(&model, &d, &|_| {}).unwrap();
     let s = summarise_endpoints(&endpoints(&sim));
     let cmax = METRICS.iter().position(|m| *m == "cmax").unwrap();
-    let (n, median, p05, p95) = s[0].metrics[cmax];
+    let m = s[0].metrics[cmax];
+    let (n, median, p05, p95) = (m.n, m.median, m.p05, m.p95);
     assert_eq!(n, N);
     let omega = OMEGA2[2].sqrt();
     let mu = TYPICAL[2].ln();
