@@ -236,6 +236,13 @@ fn invalid_input_is_an_error() {
     );
     let (_, _, result) = solve(&mut bad, &mut sys, 0.0, 1.0, &[1.0], &[]);
     assert!(matches!(result, Err(SolveError::InvalidInput { .. })));
+    // atol = 0 would leave a state at zero without an error scale (0/0 in the norm)
+    let mut no_atol = Solver::new(1, options(1e-6, 0.0));
+    let (_, _, result) = solve(&mut no_atol, &mut sys, 0.0, 1.0, &[0.0], &[]);
+    match result {
+        Err(e @ SolveError::InvalidInput { .. }) => assert!(e.to_string().contains("atol = 0")),
+        other => panic!("expected InvalidInput, got {other:?}"),
+    }
 }
 
 #[test]
@@ -305,4 +312,41 @@ fn enter_segment_is_called_with_the_segment() {
     assert_eq!(sys.0, vec![(0.5, 2.0)]);
     // y' = 1 is integrated exactly by any Runge-Kutta method (up to rounding)
     assert_relative_eq!(y[0], 1.5, max_relative = 1e-14);
+}
+
+#[test]
+fn h_max_and_h_init_are_respected() {
+    // h_max = 0.1 over [0, 10]: at least 100 accepted steps, though the tolerance alone
+    // would allow far fewer.
+    let mut sys = Decay { k: 0.1 };
+    let mut capped = Solver::new(
+        1,
+        SolverOptions {
+            h_max: 0.1,
+            ..options(1e-6, 1e-9)
+        },
+    );
+    solve(&mut capped, &mut sys, 0.0, 10.0, &[1.0], &[])
+        .2
+        .unwrap();
+    assert!(capped.stats().accepted >= 100, "{:?}", capped.stats());
+    let mut free = Solver::new(1, options(1e-6, 1e-9));
+    solve(&mut free, &mut sys, 0.0, 10.0, &[1.0], &[])
+        .2
+        .unwrap();
+    assert!(free.stats().accepted < 30, "{:?}", free.stats());
+
+    // a given first step skips the starting-step estimate (one evaluation fewer)
+    let mut given = Solver::new(
+        1,
+        SolverOptions {
+            h_init: Some(0.01),
+            ..options(1e-6, 1e-9)
+        },
+    );
+    solve(&mut given, &mut sys, 0.0, 10.0, &[1.0], &[])
+        .2
+        .unwrap();
+    let s = *given.stats();
+    assert_eq!(s.rhs_evals, 6 * s.steps + 1, "{s:?}");
 }

@@ -3,6 +3,7 @@
 
 mod check;
 mod fit;
+mod merge;
 mod models;
 mod nca;
 mod simulate;
@@ -33,6 +34,8 @@ enum Command {
     Fit(fit::FitArgs),
     /// Simulate dose levels of a model.
     Simulate(simulate::SimulateArgs),
+    /// Join the shards of a `simulate --shard i/N` run into the files of the whole run.
+    Merge(merge::MergeArgs),
 }
 
 /// An error that ends a command, with the exit code it maps to.
@@ -97,6 +100,7 @@ pub fn main() -> i32 {
         Command::Nca(a) => nca::run(a),
         Command::Fit(a) => fit::run(a),
         Command::Simulate(a) => simulate::run(a),
+        Command::Merge(a) => merge::run(a),
     };
     match result {
         Ok(()) => 0,

@@ -1,14 +1,291 @@
-//! `cartkin simulate` (being built).
+//! `cartkin simulate`: virtual subjects at dose levels of a model, or a trial scenario
+//! (SPEC §4, §7) → `simulation.csv`, `summary.csv`, `endpoints.csv`,
+//! `endpoints_summary.csv`, optionally `dataset.csv`, and `run.json`. A thin layer over
+//! [`crate::simulate`]; see that module for the definitions.
 
-use super::CliError;
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use super::{CliError, OutArgs};
+use crate::model::Model;
+use crate::report::sha256_hex;
+use crate::simulate::design::daily_grid;
+use crate::simulate::output::{write_results, ModelInfo, RunContext};
+use crate::simulate::population::parse_covariate;
+use crate::simulate::scenario::LoadedScenario;
+use crate::simulate::{
+    simulate, DoseLevel, DoseUnit, Shard, SimulateError, SimulationDesign, Variability,
+};
 
 /// Arguments of `cartkin simulate`.
 #[derive(Debug, clap::Args)]
-pub struct SimulateArgs {}
+#[command(allow_negative_numbers = true)]
+pub struct SimulateArgs {
+    /// Model: a built-in name (see `cartkin models`) or a model file.
+    #[arg(
+        long,
+        required_unless_present = "scenario",
+        conflicts_with = "scenario"
+    )]
+    pub model: Option<String>,
+    /// Dose levels, comma-separated: total CAR+ cells (e.g. 25e6,50e6), or cells/kg with --per-kg.
+    #[arg(
+        long,
+        value_delimiter = ',',
+        required_unless_present = "scenario",
+        conflicts_with = "scenario",
+        value_name = "D1,D2,..."
+    )]
+    pub dose: Vec<f64>,
+    /// Doses are cells/kg, multiplied by each subject's WT (give --covariate WT~...).
+    #[arg(long, conflicts_with = "scenario")]
+    pub per_kg: bool,
+    /// Subjects per dose level [default: 100; with --scenario, replaces its cohort sizes].
+    #[arg(long, conflicts_with = "typical")]
+    pub n: Option<usize>,
+    /// Simulate the typical subject of each dose level (typical parameters and covariates).
+    #[arg(long)]
+    pub typical: bool,
+    /// Daily grid 0..=DAYS [default: 365].
+    #[arg(long, conflicts_with_all = ["schedule", "times", "scenario"])]
+    pub days: Option<u32>,
+    /// File of sampling days (numbers separated by commas, spaces or lines; # comments).
+    #[arg(long, conflicts_with_all = ["times", "scenario"])]
+    pub schedule: Option<PathBuf>,
+    /// Sampling days, comma-separated.
+    #[arg(
+        long,
+        value_delimiter = ',',
+        conflicts_with = "scenario",
+        value_name = "T1,T2,..."
+    )]
+    pub times: Vec<f64>,
+    /// Covariate distribution, repeatable: NAME=VALUE, NAME~lognormal:MEDIAN:CV%,
+    /// NAME~normal:MEAN:SD[:LOWER:UPPER], NAME~uniform:LOWER:UPPER, NAME~list:V1,V2,...
+    #[arg(long = "covariate", conflicts_with = "scenario", value_name = "SPEC")]
+    pub covariates: Vec<String>,
+    /// Analytes to simulate, comma-separated [default: every output of the model].
+    #[arg(long, value_delimiter = ',', conflicts_with = "scenario")]
+    pub analyte: Vec<String>,
+    /// LLOQ of an analyte, repeatable: ANALYTE=VALUE [default: the model's].
+    #[arg(
+        long = "lloq",
+        conflicts_with = "scenario",
+        value_name = "ANALYTE=VALUE"
+    )]
+    pub lloq: Vec<String>,
+    /// Typical value of a parameter, repeatable: NAME=VALUE [default: the model's].
+    #[arg(long = "param", conflicts_with = "scenario", value_name = "NAME=VALUE")]
+    pub params: Vec<String>,
+    /// Add residual error (the model's error models) and censor below the LLOQ.
+    #[arg(long, conflicts_with = "typical")]
+    pub with_error: bool,
+    /// Random seed [default: the scenario's, else 1].
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Worker threads [default: all cores].
+    #[arg(long)]
+    pub threads: Option<usize>,
+    /// Simulate only the i-th of N slices of the subjects (1 <= i <= N); join with `cartkin merge`.
+    #[arg(long, value_name = "i/N")]
+    pub shard: Option<String>,
+    /// Also write dataset.csv in the input CSV format (for `cartkin fit`).
+    #[arg(long)]
+    pub as_dataset: bool,
+    /// A trial scenario (TOML, see data/trials/).
+    #[arg(long, value_name = "FILE.toml")]
+    pub scenario: Option<PathBuf>,
+    #[command(flatten)]
+    pub out: OutArgs,
+}
+
+fn input(e: impl std::fmt::Display) -> CliError {
+    CliError::Input(e.to_string())
+}
+
+fn from_sim(e: SimulateError) -> CliError {
+    match e {
+        SimulateError::Predict { .. } => CliError::Numerical(e.to_string()),
+        SimulateError::Output(o) => CliError::Output(o),
+        other => CliError::Input(other.to_string()),
+    }
+}
+
+/// Read a schedule file: numbers separated by commas, white space or lines; `#` comments.
+fn read_schedule(path: &Path) -> Result<Vec<f64>, CliError> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| input(format!("--schedule {}: cannot read: {e}", path.display())))?;
+    let mut times = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        let line = line.split('#').next().unwrap_or("");
+        for field in line.split([',', ' ', '\t', ';']).filter(|f| !f.is_empty()) {
+            let t: f64 = field.parse().map_err(|_| {
+                input(format!(
+                    "{}:{}: '{field}': expected a time in days",
+                    path.display(),
+                    i + 1
+                ))
+            })?;
+            times.push(t);
+        }
+    }
+    if times.is_empty() {
+        return Err(input(format!(
+            "{}: no times found: expected sampling days",
+            path.display()
+        )));
+    }
+    Ok(times)
+}
+
+fn name_value(flag: &str, spec: &str) -> Result<(String, f64), CliError> {
+    let bad = || {
+        input(format!(
+            "{flag} '{spec}': expected NAME=VALUE with a number"
+        ))
+    };
+    let (n, v) = spec.split_once('=').ok_or_else(bad)?;
+    let v: f64 = v.trim().parse().map_err(|_| bad())?;
+    Ok((n.trim().to_string(), v))
+}
+
+/// The model, the design and the scenario (if any) of the command line.
+fn design_of(
+    a: &SimulateArgs,
+) -> Result<(Model, SimulationDesign, Option<LoadedScenario>), CliError> {
+    let (model, mut design, scenario) = match &a.scenario {
+        Some(path) => {
+            let sc = LoadedScenario::read(path).map_err(from_sim)?;
+            let model = Model::load(&sc.model())
+                .map_err(|e| input(format!("{}: model: {e}", path.display())))?;
+            let mut d = sc.design(a.seed, &model).map_err(from_sim)?;
+            if let Some(n) = a.n {
+                for l in &mut d.doses {
+                    l.n = n;
+                }
+            }
+            (model, d, Some(sc))
+        }
+        None => {
+            let n = if a.typical { 1 } else { a.n.unwrap_or(100) };
+            let times = if let Some(p) = &a.schedule {
+                read_schedule(p)?
+            } else if !a.times.is_empty() {
+                a.times.clone()
+            } else {
+                daily_grid(a.days.unwrap_or(365))
+            };
+            let d = SimulationDesign {
+                doses: a.dose.iter().map(|&dose| DoseLevel { dose, n }).collect(),
+                dose_unit: if a.per_kg {
+                    DoseUnit::PerKg
+                } else {
+                    DoseUnit::Total
+                },
+                times,
+                analytes: a.analyte.clone(),
+                lloq: a
+                    .lloq
+                    .iter()
+                    .map(|s| name_value("--lloq", s))
+                    .collect::<Result<_, _>>()?,
+                covariates: a
+                    .covariates
+                    .iter()
+                    .map(|s| parse_covariate(s))
+                    .collect::<Result<_, _>>()
+                    .map_err(from_sim)?,
+                parameters: a
+                    .params
+                    .iter()
+                    .map(|s| name_value("--param", s))
+                    .collect::<Result<_, _>>()?,
+                seed: a.seed.unwrap_or(1),
+                ..SimulationDesign::default()
+            };
+            let model = Model::load(a.model.as_deref().unwrap_or_default()).map_err(input)?;
+            (model, d, None)
+        }
+    };
+    if a.typical {
+        design.variability = Variability::Typical;
+        for d in &mut design.doses {
+            d.n = 1;
+        }
+    }
+    design.residual_error = a.with_error;
+    design.shard = match &a.shard {
+        Some(s) => Some(s.parse::<Shard>().map_err(from_sim)?),
+        None => None,
+    };
+    Ok((model, design, scenario))
+}
 
 /// Run `cartkin simulate`.
-pub fn run(_args: SimulateArgs) -> Result<(), CliError> {
-    Err(CliError::Input(
-        "`cartkin simulate` is not available in this build yet".into(),
-    ))
+pub fn run(a: SimulateArgs) -> Result<(), CliError> {
+    let (model, design, scenario) = design_of(&a)?;
+    let design = design.check(&model).map_err(from_sim)?;
+    let threads = match a.threads {
+        Some(0) => return Err(input("--threads 0: expected at least 1")),
+        Some(t) => t,
+        None => rayon::current_num_threads(),
+    };
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .map_err(|e| input(format!("--threads {threads}: {e}")))?;
+    let out = a.out.prepare("simulate")?;
+
+    let n = design.subject_range().len() as u64;
+    let bar = if std::io::stderr().is_terminal() {
+        let pb = indicatif::ProgressBar::new(n);
+        pb.set_style(
+            indicatif::ProgressStyle::with_template(
+                "{elapsed_precise} [{bar:40}] {pos}/{len} subjects ({eta})",
+            )
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+        );
+        Some(pb)
+    } else {
+        None
+    };
+    let progress = |k: u64| {
+        if let Some(pb) = &bar {
+            pb.inc(k);
+        }
+    };
+    let start = Instant::now();
+    let sim = pool
+        .install(|| simulate(&model, &design, &progress))
+        .map_err(from_sim)?;
+    let elapsed = start.elapsed().as_secs_f64();
+    if let Some(pb) = &bar {
+        pb.finish_and_clear();
+    }
+    let ctx = RunContext {
+        model: ModelInfo {
+            name: crate::model::Predict::name(&model).to_string(),
+            origin: model.origin().to_string(),
+            sha256: sha256_hex(model.source().as_bytes()),
+        },
+        threads,
+        elapsed_seconds: elapsed,
+        as_dataset: a.as_dataset,
+        scenario: scenario.map(|s| (s.file.clone(), sha256_hex(s.text.as_bytes()))),
+    };
+    let files = pool
+        .install(|| write_results(&out, &design, &sim, &ctx))
+        .map_err(from_sim)?;
+    let plural = |n: usize, w: &str| format!("{n} {w}{}", if n == 1 { "" } else { "s" });
+    println!(
+        "simulated {} x {} x {} ({:.2} s) -> {}: {}, run.json",
+        plural(sim.subjects.len(), "subject"),
+        plural(sim.times.len(), "time"),
+        plural(sim.analytes.len(), "analyte"),
+        elapsed,
+        out.path().display(),
+        files.join(", ")
+    );
+    Ok(())
 }

@@ -407,6 +407,9 @@ impl Parser {
                 self.expect(Tok::RParen, "`)` to close the `(`")?;
                 Ok(e)
             }
+            Tok::Ident(name) if STATEMENTS.contains(&name.as_str()) => {
+                self.error("a number, a name, `-` or `(`")
+            }
             Tok::Ident(name) => {
                 self.next();
                 if *self.peek() != Tok::LParen {

@@ -1,0 +1,390 @@
+//! `cartkin merge`: join the shards of one simulation into the files of the unsharded
+//! run.
+//!
+//! Checks: every directory has a run.json of a sharded `simulate` run; all have the same
+//! model (sha256), settings and shard count N; shards 1..N each appear exactly once.
+//! Then, in shard order: the bodies of `simulation.csv`, `endpoints.csv` and (when
+//! present) `dataset.csv` are concatenated under one header — shards are contiguous
+//! slices of subjects and every row depends only on its subject, so this gives the rows
+//! of the unsharded run — and `summary.csv` and `endpoints_summary.csv` are computed
+//! from the merged rows read back (numbers are written so that they read back exactly,
+//! [`super::output::num`]). The merged files are byte-identical to an unsharded run's;
+//! run.json records the shards it came from.
+
+use std::fs;
+use std::io::{self, BufRead, BufReader};
+use std::path::{Path, PathBuf};
+
+use serde_json::{json, Value};
+
+use super::endpoints::{summarise_endpoints, EndpointRow, METRICS};
+use super::output::{
+    endpoints_header, simulation_header, write_endpoint_summary, write_streamed, write_summary,
+};
+use super::population::VirtualSubject;
+use super::run::{SimulatedSubject, Simulation};
+use super::summary::summarise;
+use super::SimulateError;
+use crate::data::Analyte;
+use crate::report::{sha256_file, OutputDir, OutputError};
+
+fn merge_err(dir: &Path, message: impl Into<String>) -> SimulateError {
+    SimulateError::Merge {
+        dir: dir.to_path_buf(),
+        message: message.into(),
+    }
+}
+
+fn read_back(file: &Path, line: usize, message: impl Into<String>) -> SimulateError {
+    SimulateError::ReadBack {
+        file: file.to_path_buf(),
+        line,
+        message: message.into(),
+    }
+}
+
+fn io_read(file: &Path, e: io::Error) -> SimulateError {
+    read_back(file, 0, format!("cannot read: {e}"))
+}
+
+/// Read simulation.csv back (subjects in file order; times from the first subject).
+pub fn read_simulation(path: &Path) -> Result<Simulation, SimulateError> {
+    let f = fs::File::open(path).map_err(|e| io_read(path, e))?;
+    let mut lines = BufReader::new(f).lines();
+    let header = match lines.next() {
+        Some(h) => h.map_err(|e| io_read(path, e))?,
+        None => return Err(read_back(path, 1, "empty file: expected a header")),
+    };
+    let residual_error = match header.trim_end() {
+        h if h == simulation_header(true) => true,
+        h if h == simulation_header(false) => false,
+        h => {
+            return Err(read_back(
+                path,
+                1,
+                format!("header '{h}': expected '{}'", simulation_header(false)),
+            ))
+        }
+    };
+    let mut sim = Simulation {
+        times: Vec::new(),
+        analytes: Vec::new(),
+        lloq: Vec::new(),
+        residual_error,
+        subjects: Vec::new(),
+    };
+    // Rows of the current subject: (analyte index, time, value, cens).
+    let mut rows: Vec<(usize, f64, f64, bool)> = Vec::new();
+    let mut current: Option<(usize, f64)> = None;
+    let finish = |sim: &mut Simulation,
+                  rows: &mut Vec<(usize, f64, f64, bool)>,
+                  id: usize,
+                  dose: f64,
+                  line: usize|
+     -> Result<(), SimulateError> {
+        if sim.times.is_empty() {
+            let k0: Vec<f64> = rows.iter().filter(|r| r.0 == 0).map(|r| r.1).collect();
+            sim.times = k0;
+        }
+        let (nt, na) = (sim.times.len(), sim.analytes.len());
+        if rows.len() != nt * na {
+            return Err(read_back(
+                path,
+                line,
+                format!(
+                    "subject {id}: {} rows, expected {nt} times x {na} analytes",
+                    rows.len()
+                ),
+            ));
+        }
+        let mut values = vec![0.0; nt * na];
+        let mut censored = vec![false; nt * na];
+        for (j, &(k, time, v, c)) in rows.iter().enumerate() {
+            let t = j % nt;
+            if k != j / nt || time != sim.times[t] {
+                return Err(read_back(
+                    path,
+                    line,
+                    format!("subject {id}: rows not in analyte, time order"),
+                ));
+            }
+            values[t * na + k] = v;
+            censored[t * na + k] = c;
+        }
+        sim.subjects.push(SimulatedSubject {
+            id,
+            dose,
+            amount: f64::NAN,
+            subject: VirtualSubject {
+                index: id.saturating_sub(1),
+                theta: Vec::new(),
+                covariates: Vec::new(),
+            },
+            values,
+            censored,
+        });
+        rows.clear();
+        Ok(())
+    };
+    let mut line_no = 1;
+    for line in lines {
+        line_no += 1;
+        let line = line.map_err(|e| io_read(path, e))?;
+        let f: Vec<&str> = line.split(',').collect();
+        let want = if residual_error { 6 } else { 5 };
+        if f.len() != want {
+            return Err(read_back(
+                path,
+                line_no,
+                format!("{} fields, expected {want}", f.len()),
+            ));
+        }
+        let number = |i: usize, what: &str| {
+            f[i].parse::<f64>().map_err(|_| {
+                read_back(
+                    path,
+                    line_no,
+                    format!("{what} '{}': expected a number", f[i]),
+                )
+            })
+        };
+        let id: usize = f[0].parse().map_err(|_| {
+            read_back(
+                path,
+                line_no,
+                format!("id '{}': expected a whole number", f[0]),
+            )
+        })?;
+        let dose = number(1, "dose")?;
+        let time = number(2, "time")?;
+        let value = number(4, "value")?;
+        let cens = residual_error && f[5] == "1";
+        let analyte = Analyte::new(f[3]);
+        let k = match sim.analytes.iter().position(|a| a == &analyte) {
+            Some(k) => k,
+            None if sim.subjects.is_empty() => {
+                sim.analytes.push(analyte);
+                sim.analytes.len() - 1
+            }
+            None => {
+                return Err(read_back(
+                    path,
+                    line_no,
+                    format!("analyte '{}' not in the first subject", f[3]),
+                ))
+            }
+        };
+        match current {
+            Some((cid, cdose)) if cid != id => {
+                finish(&mut sim, &mut rows, cid, cdose, line_no - 1)?;
+                current = Some((id, dose));
+            }
+            None => current = Some((id, dose)),
+            _ => {}
+        }
+        rows.push((k, time, value, cens));
+    }
+    if let Some((cid, cdose)) = current {
+        finish(&mut sim, &mut rows, cid, cdose, line_no)?;
+    }
+    sim.lloq = vec![None; sim.analytes.len()];
+    Ok(sim)
+}
+
+/// Read endpoints.csv back.
+pub fn read_endpoints(path: &Path) -> Result<Vec<EndpointRow>, SimulateError> {
+    let mut r = csv::Reader::from_path(path).map_err(|e| read_back(path, 0, e.to_string()))?;
+    let header: Vec<String> = r
+        .headers()
+        .map_err(|e| read_back(path, 1, e.to_string()))?
+        .iter()
+        .map(String::from)
+        .collect();
+    if header != endpoints_header() {
+        return Err(read_back(
+            path,
+            1,
+            format!("header: expected '{}'", endpoints_header().join(",")),
+        ));
+    }
+    let mut rows = Vec::new();
+    for (i, rec) in r.records().enumerate() {
+        let line = i + 2;
+        let rec = rec.map_err(|e| read_back(path, line, e.to_string()))?;
+        let num = |j: usize| -> Result<Option<f64>, SimulateError> {
+            let s = &rec[j];
+            if s.is_empty() {
+                return Ok(None);
+            }
+            s.parse::<f64>().map(Some).map_err(|_| {
+                read_back(
+                    path,
+                    line,
+                    format!("{} '{s}': expected a number", header[j]),
+                )
+            })
+        };
+        let id: usize = rec[0].parse().map_err(|_| {
+            read_back(
+                path,
+                line,
+                format!("id '{}': expected a whole number", &rec[0]),
+            )
+        })?;
+        let dose = num(1)?.ok_or_else(|| read_back(path, line, "dose: missing"))?;
+        let mut values = [None; 13];
+        for (j, v) in values.iter_mut().enumerate() {
+            *v = num(3 + j)?;
+        }
+        rows.push(EndpointRow {
+            id,
+            dose,
+            analyte: Analyte::new(&rec[2]),
+            values,
+            flags: rec[3 + METRICS.len()].to_string(),
+        });
+    }
+    Ok(rows)
+}
+
+fn read_json(dir: &Path) -> Result<Value, SimulateError> {
+    let path = dir.join("run.json");
+    let text = fs::read_to_string(&path)
+        .map_err(|e| merge_err(dir, format!("cannot read run.json: {e}")))?;
+    serde_json::from_str(&text)
+        .map_err(|e| merge_err(dir, format!("run.json is not valid JSON: {e}")))
+}
+
+/// Concatenate `name` of every shard (header once) into `out`.
+fn concatenate(dirs: &[PathBuf], name: &str, out: &Path) -> Result<(), SimulateError> {
+    let mut header: Option<String> = None;
+    write_streamed(out, |w| {
+        for d in dirs {
+            let f = fs::File::open(d.join(name))?;
+            let mut lines = BufReader::new(f).lines();
+            let h = lines.next().transpose()?.unwrap_or_default();
+            match &header {
+                None => {
+                    writeln!(w, "{h}")?;
+                    header = Some(h);
+                }
+                Some(first) if *first != h => {
+                    return Err(io::Error::other(format!(
+                        "{}: header differs from the first shard's",
+                        d.join(name).display()
+                    )))
+                }
+                _ => {}
+            }
+            for l in lines {
+                writeln!(w, "{}", l?)?;
+            }
+        }
+        Ok(())
+    })
+}
+
+/// Merge the shard directories `dirs` into `out` (see the module header).
+pub fn merge(dirs: &[PathBuf], out: &OutputDir) -> Result<(), SimulateError> {
+    let Some(first_dir) = dirs.first() else {
+        return Err(merge_err(Path::new("."), "no shard directories given"));
+    };
+    let mut shards: Vec<(usize, PathBuf, Value)> = Vec::new();
+    let mut count = None;
+    for d in dirs {
+        let v = read_json(d)?;
+        if v["command"] != json!("simulate") {
+            return Err(merge_err(d, "run.json is not from `cartkin simulate`"));
+        }
+        let (Some(i), Some(n)) = (v["shard"]["index"].as_u64(), v["shard"]["count"].as_u64())
+        else {
+            return Err(merge_err(d, "not a shard (run.json has no shard): expected the output of `cartkin simulate --shard i/N`"));
+        };
+        if *count.get_or_insert(n) != n {
+            return Err(merge_err(
+                d,
+                format!("shard {i}/{n}: expected shards of {}", count.unwrap_or(n)),
+            ));
+        }
+        if let Some((_, other, _)) = shards.iter().find(|s| s.0 == i as usize) {
+            return Err(merge_err(
+                d,
+                format!("shard {i}/{n} also in {}", other.display()),
+            ));
+        }
+        let first = shards.first().map(|s| &s.2);
+        if let Some(f) = first {
+            for key in ["model", "settings", "as_dataset"] {
+                if f[key] != v[key] {
+                    return Err(merge_err(
+                        d,
+                        format!("its {key} differ from those of {}", first_dir.display()),
+                    ));
+                }
+            }
+        }
+        shards.push((i as usize, d.clone(), v));
+    }
+    let n = count.unwrap_or(0) as usize;
+    if shards.len() != n {
+        let have: Vec<usize> = shards.iter().map(|s| s.0).collect();
+        let missing: Vec<String> = (1..=n)
+            .filter(|i| !have.contains(i))
+            .map(|i| format!("{i}/{n}"))
+            .collect();
+        return Err(merge_err(
+            first_dir,
+            format!("missing shards: {}", missing.join(", ")),
+        ));
+    }
+    shards.sort_by_key(|s| s.0);
+    let ordered: Vec<PathBuf> = shards.iter().map(|s| s.1.clone()).collect();
+    let template = shards[0].2.clone();
+    let as_dataset = template["as_dataset"] == json!(true);
+    let mut files = vec!["simulation.csv", "endpoints.csv"];
+    if as_dataset {
+        files.push("dataset.csv");
+    }
+    for f in &files {
+        concatenate(&ordered, f, &out.file(f))?;
+    }
+    let sim = read_simulation(&out.file("simulation.csv"))?;
+    let rows = summarise(&sim);
+    write_streamed(&out.file("summary.csv"), |w| write_summary(&rows, w))?;
+    let ep = read_endpoints(&out.file("endpoints.csv"))?;
+    let es = summarise_endpoints(&ep);
+    write_streamed(&out.file("endpoints_summary.csv"), |w| {
+        write_endpoint_summary(&es, w)
+    })?;
+    let mut all = vec![
+        "simulation.csv",
+        "endpoints.csv",
+        "summary.csv",
+        "endpoints_summary.csv",
+    ];
+    if as_dataset {
+        all.push("dataset.csv");
+    }
+    let mut hashes = serde_json::Map::new();
+    for f in all {
+        let path = out.file(f);
+        let h = sha256_file(&path).map_err(|source| OutputError::Io { path, source })?;
+        hashes.insert(f.to_string(), json!(h));
+    }
+    let mut run = template;
+    let total = run["settings"]["total_subjects"].as_u64().unwrap_or(0);
+    run["shard"] = Value::Null;
+    run["subjects"] = json!({"first_id": 1, "last_id": total, "count": total});
+    run["merged_from"] = json!(ordered
+        .iter()
+        .map(|d| d.display().to_string())
+        .collect::<Vec<_>>());
+    run["elapsed_seconds"] = json!(shards
+        .iter()
+        .map(|s| s.2["elapsed_seconds"].as_f64().unwrap_or(0.0))
+        .sum::<f64>());
+    run["files"] = Value::Object(hashes);
+    let text = serde_json::to_string_pretty(&run).unwrap_or_default() + "\n";
+    out.write("run.json", text.as_bytes())?;
+    Ok(())
+}
