@@ -121,3 +121,27 @@ fn estimated_sd_on_the_log_scale_has_the_delta_method_se() {
         max_relative = 1e-4
     );
 }
+
+#[test]
+fn with_every_parameter_fixed_the_objective_is_evaluated_at_the_given_values() {
+    // −2LL = n ln 2π + 2n ln σ + Σ(y − a − bt)²/σ² at a = 1, b = 2, σ = 0.5 (hand formula).
+    let t = [0.0, 1.0, 2.0];
+    let y = [1.2, 2.9, 5.3];
+    let obs: Vec<_> = t.iter().zip(&y).map(|(&t, &y)| (t, y, false)).collect();
+    let data = Dataset {
+        source: "in-memory".into(),
+        subjects: vec![subject("L1", "y", &obs, None)],
+        covariate_names: vec![],
+    };
+    let options = FitOptions {
+        analytes: None,
+        fixed: vec![("a".into(), 1.0), ("b".into(), 2.0), ("sd".into(), 0.5)],
+        settings: FitSettings::default().check().unwrap(),
+    };
+    let fit = fit_individuals(&Line::new(0.0, 1.0, 1.0), &data, &options).unwrap();
+    let s = &fit.subjects[0];
+    assert_eq!(s.status, FitStatus::Converged, "{}", s.reason);
+    let rss = 0.2f64.powi(2) + 0.1f64.powi(2) + 0.3f64.powi(2);
+    let want = 3.0 * (2.0 * std::f64::consts::PI).ln() + 6.0 * 0.5f64.ln() + rss / 0.25;
+    assert_relative_eq!(s.neg2ll.unwrap(), want, max_relative = 1e-12);
+}

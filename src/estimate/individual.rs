@@ -216,6 +216,20 @@ pub fn fit_subject<M: Predict + ?Sized>(
         covariates: &subject.covariates,
     };
     let obj = Objective::new(model, individual, &fit.records, map);
+    if map.is_empty() {
+        // Nothing to estimate: the −2LL at the given values.
+        match obj.value(&[]) {
+            Ok(v) => {
+                fit.status = FitStatus::Converged;
+                fit.neg2ll = Some(v);
+                fit.theta = Some(map.base.clone());
+                fit.psi = Some(Vec::new());
+            }
+            Err(e) => fit.reason = e.to_string(),
+        }
+        fit.evaluations = obj.evaluations();
+        return fit;
+    }
     let typical = map.typical_psi(model);
     let mut rng = subject_rng(s.seed, index as u64);
     let starts = start_points(&typical, map, s.start_width, s.n_starts, &mut rng);
