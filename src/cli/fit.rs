@@ -8,11 +8,14 @@
 //! with k = (free parameters) × (those subjects) and N their records,
 //! AIC = −2LL + 2k and BIC = −2LL + k·ln N.
 //!
+//! A progress bar (subjects done) is shown when stderr is a terminal.
+//!
 //! Exit codes: 1 for bad input (unknown model, unknown `--fix` name, an analyte the model
 //! does not predict, a dataset with nothing to fit); 2 when no subject reaches an optimum
 //! (the tables are still written, for diagnosis).
 
 use std::collections::BTreeMap;
+use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::time::Instant;
 
@@ -21,7 +24,7 @@ use serde_json::json;
 use super::{CliError, OutArgs};
 use crate::data::{read_csv, Analyte};
 use crate::estimate::tables::{write_individual, write_parameters, write_predictions};
-use crate::estimate::{fit_individuals, summarise, FitOptions, FitSettings, FitStatus};
+use crate::estimate::{fit_individuals_observed, summarise, FitOptions, FitSettings, FitStatus};
 use crate::model::{Model, Predict};
 use crate::report::{sha256_file, sha256_hex};
 
@@ -124,7 +127,28 @@ pub fn run(args: FitArgs) -> Result<(), CliError> {
         fixed: fixed.clone(),
         settings: checked,
     };
-    let fit = fit_individuals(&model, dataset, &options).map_err(|e| input(&e))?;
+    let bar = if std::io::stderr().is_terminal() {
+        let pb = indicatif::ProgressBar::new(dataset.subjects.len() as u64);
+        pb.set_style(
+            indicatif::ProgressStyle::with_template(
+                "{elapsed_precise} [{bar:40}] {pos}/{len} subjects ({eta})",
+            )
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+        );
+        Some(pb)
+    } else {
+        None
+    };
+    let progress = |k: u64| {
+        if let Some(pb) = &bar {
+            pb.inc(k);
+        }
+    };
+    let fit =
+        fit_individuals_observed(&model, dataset, &options, &progress).map_err(|e| input(&e))?;
+    if let Some(pb) = &bar {
+        pb.finish_and_clear();
+    }
     let rows = summarise(&model, &fit);
 
     let dir = args.out.prepare("fit")?;

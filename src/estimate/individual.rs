@@ -289,6 +289,17 @@ pub fn fit_individuals<M: Predict + ?Sized>(
     dataset: &Dataset,
     options: &FitOptions,
 ) -> Result<IndividualFit, EstimateError> {
+    fit_individuals_observed(model, dataset, options, &|_| {})
+}
+
+/// [`fit_individuals`] calling `progress(1)` as each subject finishes (from any thread;
+/// e.g. a progress bar). The results do not depend on it.
+pub fn fit_individuals_observed<M: Predict + ?Sized>(
+    model: &M,
+    dataset: &Dataset,
+    options: &FitOptions,
+    progress: &(dyn Fn(u64) + Sync),
+) -> Result<IndividualFit, EstimateError> {
     let fixed = resolve_fixed(model, &options.fixed)?;
     let map = ParameterMap::new(model, &fixed);
     let mut prepared = Vec::with_capacity(dataset.subjects.len());
@@ -336,7 +347,9 @@ pub fn fit_individuals<M: Predict + ?Sized>(
             .zip(prepared.into_par_iter())
             .enumerate()
             .map(|(i, (subject, (records, usage)))| {
-                fit_subject(model, subject, i, records, usage, &map, settings)
+                let fit = fit_subject(model, subject, i, records, usage, &map, settings);
+                progress(1);
+                fit
             })
             .collect::<Vec<_>>()
     };

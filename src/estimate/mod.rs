@@ -34,8 +34,8 @@ pub mod summary;
 pub mod tables;
 
 pub use individual::{
-    fit_individuals, fit_subject, resolve_fixed, EstimateError, FitOptions, FitStatus,
-    IndividualFit, SubjectFit,
+    fit_individuals, fit_individuals_observed, fit_subject, resolve_fixed, EstimateError,
+    FitOptions, FitStatus, IndividualFit, SubjectFit,
 };
 pub use likelihood::{ln_phi, neg2ll, LikelihoodError, RecordUse, Records};
 pub use objective::{Objective, ObjectiveError, ParameterMap};
