@@ -268,3 +268,59 @@ fn cd20_only_spares_plasmablasts_cd19_kills_them() {
         "CD19: plasmablasts should be killed (violation {v:e})"
     );
 }
+
+#[test]
+fn without_a_dose_the_baseline_is_a_steady_state() {
+    // The baseline-balancing flows (kpb, kact, ksyn, kpc derived from the baselines) make
+    // the pre-dose state an equilibrium: with no CAR-T every output stays at its baseline
+    // (hand values from the parameters: b_cells = Bn0 + Bm0 + PB0 = 116.5 cells/uL).
+    let model = load("cd19_bcell");
+    let times: Vec<f64> = (0..=365).map(f64::from).collect();
+    let cols = predict_all(&model, None, &typical(&model), &times);
+    let expect = [
+        ("cart_cells", 0.0),
+        ("transgene", 0.0),
+        ("b_cells", 116.5),
+        ("naive_b", 100.0),
+        ("memory_b", 15.0),
+        ("plasmablast", 1.5),
+        ("plasma_cell", 1.0),
+        ("igg", 12.0),
+        ("igm", 1.2),
+        ("iga", 2.5),
+        ("anti_dsdna", 100.0),
+    ];
+    for (analyte, value) in expect {
+        for (t, &v) in times.iter().zip(column(&model, &cols, analyte)) {
+            assert!(
+                (v - value).abs() <= 1e-9 * value.max(1.0),
+                "{analyte} at day {t}: {v} (steady state {value})"
+            );
+        }
+    }
+}
+
+#[test]
+fn dose_enters_effector_cells_scaled_by_blood_fraction() {
+    // E(0+) = f_blood·DOSE/V_blood_uL = 0.005·50e6/5e6 = 0.05 cells/uL; transgene = c_tg·E
+    // = 30·0.05 = 1.5 copies/ug (hand computation, REFERENCES §4)
+    let model = load("cd19_bcell");
+    let cols = predict_all(&model, Some(DOSE), &typical(&model), &[0.0]);
+    approx::assert_relative_eq!(
+        column(&model, &cols, "cart_cells")[0],
+        0.05,
+        max_relative = 1e-14
+    );
+    approx::assert_relative_eq!(
+        column(&model, &cols, "transgene")[0],
+        1.5,
+        max_relative = 1e-14
+    );
+    // linear in the dose at t = 0
+    let cols = predict_all(&model, Some(4.0 * DOSE), &typical(&model), &[0.0]);
+    approx::assert_relative_eq!(
+        column(&model, &cols, "cart_cells")[0],
+        0.2,
+        max_relative = 1e-14
+    );
+}

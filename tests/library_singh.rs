@@ -7,8 +7,8 @@
 //! - Forced to the explicit Dopri5 at the same tolerances, the same solve is either
 //!   refused with a step-limit error or needs vastly more work: pinned by the solver's
 //!   step counts (never by wall-clock time). Dopri5's stability region bounds its step by
-//!   ≈ 3.3/|λ| ≈ 3.3/206 day, so ≳ 2e4 steps over 365 days, against a few hundred for
-//!   Rodas4.
+//!   ≈ 3.3/|λ| ≈ 3.3/206 day, so ≳ 2e4 steps over 365 days (measured 23,361), against
+//!   ~1,000 for Rodas4 at the file's rtol 1e-6 (measured 979).
 
 mod library_common;
 
@@ -97,7 +97,7 @@ fn dopri5_is_refused_or_vastly_more_expensive() {
         Ok((_, dopri)) => {
             eprintln!("dopri5 stats: {dopri:?}; rodas4 stats: {rodas:?}");
             assert!(
-                dopri.steps >= 20 * rodas.steps,
+                dopri.steps >= 10 * rodas.steps,
                 "dopri5 took {} steps, rodas4 {}: not a stiff problem?",
                 dopri.steps,
                 rodas.steps

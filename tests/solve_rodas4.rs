@@ -5,7 +5,7 @@ mod solve_common;
 
 use approx::assert_relative_eq;
 use cartkin::solve::{Method, OdeSystem, SolveError, Solver, SolverOptions};
-use solve_common::{harmonic, linear2, linear2_exact, Decay, FnSystem};
+use solve_common::{harmonic, linear2, linear2_exact, Decay, FnSystem, ROBERTSON_40};
 
 fn options(method: Method, rtol: f64, atol: f64) -> SolverOptions {
     SolverOptions {
@@ -55,17 +55,6 @@ fn robertson_jacobian(_t: f64, y: &[f64], j: &mut [f64]) {
         0.0,
     ]);
 }
-
-/// Robertson at t = 40 from y(0) = (1, 0, 0). SciPy 1.17 `solve_ivp(method="Radau",
-/// rtol=1e-12, atol=(1e-16, 1e-20, 1e-16))` with the exact Jacobian gives
-/// (0.7158270687194055, 9.185534764557771e-06, 0.2841637457458303); LSODA and BDF at the
-/// same tolerances agree to 4e-12 relative; the LSODE/CVODE example output prints
-/// (7.158271e-01, 9.185535e-06, 2.841637e-01).
-const ROBERTSON_40: [f64; 3] = [
-    0.715_827_068_719_405_5,
-    9.185_534_764_557_771e-6,
-    0.284_163_745_745_830_3,
-];
 
 /// Van der Pol with μ = 1000: y1' = y2, y2' = μ (1 − y1²) y2 − y1 (HW 1996 §IV.1, unscaled).
 fn van_der_pol() -> FnSystem<impl FnMut(f64, &[f64], &mut [f64])> {
@@ -339,5 +328,89 @@ fn a_segment_shorter_than_the_time_resolution_is_one_exact_step() {
         assert_eq!(got[0], y);
         assert_relative_eq!(y[0], (-(t1 - t0)).exp(), max_relative = 1e-15);
         assert_eq!(solver.stats().accepted, 1, "{method:?}");
+    }
+}
+
+#[test]
+fn switching_method_on_a_solver_matches_a_fresh_solver() {
+    let mut sys = linear2();
+    let rodas = options(Method::Rodas4, 1e-8, 1e-12);
+    let mut fresh = Solver::new(2, rodas.clone());
+    let (expected, _, r) = solve(&mut fresh, &mut sys, 0.0, 3.0, &[1.0, 0.0], &[]);
+    r.unwrap();
+    let mut switched = Solver::new(2, options(Method::Dopri5, 1e-6, 1e-9));
+    solve(&mut switched, &mut sys, 0.0, 3.0, &[1.0, 0.0], &[])
+        .2
+        .unwrap();
+    switched.set_options(rodas.clone());
+    switched.reset_stats();
+    assert_eq!(switched.options(), &rodas);
+    let (y, _, r) = solve(&mut switched, &mut sys, 0.0, 3.0, &[1.0, 0.0], &[]);
+    r.unwrap();
+    assert_eq!(y, expected);
+    assert_eq!(switched.stats(), fresh.stats());
+}
+
+#[test]
+fn robertson_to_1e11_matches_the_ivp_test_set() {
+    // Reference: "Test Set for IVP Solvers" (Mazzia & Magherini, problem ROBER) at
+    // t = 1e11: (0.2083340149701255e-07, 0.8333360770334713e-13, 0.9999999791665050);
+    // SciPy 1.17 Radau at rtol 1e-12 agrees to 1e-11 relative. At atol 1e-20 relative
+    // accuracy is asked of y2 ~ 1e-13: the finite-difference increments must follow
+    // (floor min(1e-5, atol/rtol)), or the inexact Jacobian costs 10x the steps.
+    const REF: [f64; 3] = [
+        0.208_334_014_970_125_5e-7,
+        0.833_336_077_033_471_3e-13,
+        0.999_999_979_166_505,
+    ];
+    let mut stats = Vec::new();
+    for exact in [false, true] {
+        let mut sys = robertson();
+        if exact {
+            sys.jac = Some(robertson_jacobian);
+        }
+        let mut solver = Solver::new(3, options(Method::Rodas4, 1e-8, 1e-20));
+        let (y, _, result) = solve(&mut solver, &mut sys, 0.0, 1e11, &[1.0, 0.0, 0.0], &[]);
+        result.unwrap();
+        // the error accumulates over 17 decades of t: 1e-7 relative on every component
+        for (a, b) in y.iter().zip(REF) {
+            assert_relative_eq!(*a, b, max_relative = 1e-7);
+        }
+        stats.push(*solver.stats());
+    }
+    // SciPy Radau needs 1716 steps for the same tolerances
+    assert!(stats[1].accepted < 2000, "{stats:?}");
+    assert!(
+        stats[0].accepted <= stats[1].accepted + stats[1].accepted / 10,
+        "{stats:?}"
+    );
+}
+
+#[test]
+fn the_right_hand_side_is_never_evaluated_outside_the_segment() {
+    // A piecewise model relies on it: f beyond a stop time may belong to the next piece.
+    let segments = [
+        (0.0, 365.0),
+        (9.3, 9.300_000_000_1),
+        (100.0, f64::from_bits(100.0_f64.to_bits() + 3)),
+        (0.0, 1e-12),
+    ];
+    for method in [Method::Dopri5, Method::Rodas4] {
+        for (t0, t1) in segments {
+            let (mut lo, mut hi) = (f64::INFINITY, f64::NEG_INFINITY);
+            let mut sys = FnSystem::new(2, |t: f64, y: &[f64], dy: &mut [f64]| {
+                lo = lo.min(t);
+                hi = hi.max(t);
+                dy[0] = -0.3 * y[0] + (0.1 * t).sin();
+                dy[1] = 0.3 * y[0] - 0.01 * y[1];
+            });
+            let mut solver = Solver::new(2, options(method, 1e-8, 1e-10));
+            let (_, _, result) = solve(&mut solver, &mut sys, t0, t1, &[1.0, 0.0], &[t1]);
+            result.unwrap();
+            assert!(
+                lo >= t0 && hi <= t1,
+                "{method:?} on [{t0}, {t1}] evaluated f on [{lo}, {hi}]"
+            );
+        }
     }
 }

@@ -17,7 +17,8 @@ use std::collections::HashMap;
 use super::ast::{BinOp, Expr, ExprKind, Func};
 use super::error::{Located, Pos};
 use super::resolve::{Decls, Level, Sym};
-use super::vm::{emit, fold, Ins, Node, Op, Program, Slot};
+use super::select::{emit, fold, Node, Op};
+use super::vm::{pair_up, Block, Program, Slot};
 
 /// Slot of `t`.
 pub(crate) const T_SLOT: usize = 0;
@@ -37,7 +38,9 @@ pub(crate) struct Gen<'a> {
     pub next: usize,
     pub template: Vec<(Slot, f64)>,
     literals: HashMap<u64, Slot>,
-    pub individual: Vec<Ins>,
+    pub individual: Block,
+    /// A slot holding 1.
+    pub one: Slot,
     pub param_slots: Vec<Slot>,
     pub cov_slots: Vec<Slot>,
     pub state_slots: Vec<Slot>,
@@ -55,7 +58,8 @@ impl<'a> Gen<'a> {
             next: 2,
             template: Vec::new(),
             literals: HashMap::new(),
-            individual: Vec::new(),
+            individual: Block::default(),
+            one: 0,
             param_slots: Vec::new(),
             cov_slots: Vec::new(),
             state_slots: Vec::new(),
@@ -77,6 +81,7 @@ impl<'a> Gen<'a> {
             g.state_slots.push(s);
             g.names.push((s, format!("state `{}`", st.0.text)));
         }
+        g.one = g.literal(1.0);
         for (i, (name, expr)) in decls.lets.iter().enumerate() {
             if decls.let_levels[i] == Level::Dynamic {
                 continue;
@@ -84,7 +89,7 @@ impl<'a> Gen<'a> {
             let v = match g.lower(expr, &[], false) {
                 Low::Const(x) => Err(x),
                 Low::Ind(n) => {
-                    let s = emit(&n, &mut g.individual, &mut g.next);
+                    let s = emit(&n, &mut g.individual, &mut g.next, g.one);
                     g.names.push((s, format!("`{}`", name.text)));
                     Ok(s)
                 }
@@ -123,7 +128,7 @@ impl<'a> Gen<'a> {
         }
         let s = match self.lower(e, &[], false) {
             Low::Const(x) => self.literal(x),
-            Low::Ind(n) => emit(&n, &mut self.individual, &mut self.next),
+            Low::Ind(n) => emit(&n, &mut self.individual, &mut self.next, self.one),
             Low::Dyn(_) => unreachable!("level checked above"),
         };
         self.names.push((s, what.to_string()));
@@ -132,34 +137,34 @@ impl<'a> Gen<'a> {
 
     /// Compile a program computing each of `roots` (with the dynamic lets they need);
     /// returns the program's code and the slot of each root.
-    pub fn dynamic_program(&mut self, roots: &[(&Expr, String)]) -> (Vec<Ins>, Vec<Slot>) {
+    pub fn dynamic_program(&mut self, roots: &[(&Expr, String)]) -> (Block, Vec<Slot>) {
         let exprs: Vec<&Expr> = roots.iter().map(|r| r.0).collect();
         let need = self.decls.needed_dynamic_lets(&exprs);
         let mut let_slots: Vec<Option<Slot>> = vec![None; self.decls.lets.len()];
-        let mut code = Vec::new();
+        let mut code = Block::default();
         for (i, needed) in need.iter().enumerate() {
             if !needed {
                 continue;
             }
             let (name, expr) = &self.decls.lets[i];
-            let s = self.to_slot(expr, &let_slots, &mut code);
+            let s = self.slot_of(expr, &let_slots, &mut code);
             self.names.push((s, format!("`{}`", name.text)));
             let_slots[i] = Some(s);
         }
         let mut out = Vec::new();
         for (e, what) in roots {
-            let s = self.to_slot(e, &let_slots, &mut code);
+            let s = self.slot_of(e, &let_slots, &mut code);
             self.names.push((s, what.clone()));
             out.push(s);
         }
         (code, out)
     }
 
-    fn to_slot(&mut self, e: &Expr, let_slots: &[Option<Slot>], code: &mut Vec<Ins>) -> Slot {
+    fn slot_of(&mut self, e: &Expr, let_slots: &[Option<Slot>], code: &mut Block) -> Slot {
         match self.lower(e, let_slots, false) {
             Low::Const(x) => self.literal(x),
-            Low::Ind(n) => emit(&n, &mut self.individual, &mut self.next),
-            Low::Dyn(n) => emit(&n, code, &mut self.next),
+            Low::Ind(n) => emit(&n, &mut self.individual, &mut self.next, self.one),
+            Low::Dyn(n) => emit(&n, code, &mut self.next, self.one),
         }
     }
 
@@ -169,7 +174,7 @@ impl<'a> Gen<'a> {
         match v {
             Low::Const(x) => Node::Leaf(self.literal(x)),
             Low::Ind(n) if parent == Level::Dynamic => {
-                Node::Leaf(emit(&n, &mut self.individual, &mut self.next))
+                Node::Leaf(emit(&n, &mut self.individual, &mut self.next, self.one))
             }
             Low::Ind(n) | Low::Dyn(n) => n,
         }
@@ -293,7 +298,8 @@ impl<'a> Gen<'a> {
     }
 
     /// Validate `code` into a program over all slots.
-    pub fn program(&self, code: Vec<Ins>) -> Result<Program, Located> {
+    pub fn program(&self, mut code: Block) -> Result<Program, Located> {
+        pair_up(&mut code.code);
         if self.next > Slot::MAX as usize {
             return Err(Located::new(
                 Pos { line: 1, column: 1 },

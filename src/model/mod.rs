@@ -16,10 +16,12 @@ mod model;
 mod parser;
 mod predict;
 mod resolve;
+mod select;
 mod spec;
 mod vm;
 
 pub use error::ModelError;
 pub use library::builtin_names;
 pub use model::Model;
+pub use predict::ModelOde;
 pub use spec::{ErrorModel, Individual, Output, Parameter, Predict, PredictError, Role, Transform};

@@ -67,18 +67,96 @@ impl OdeSystem for System<'_> {
 
     #[inline]
     fn rhs(&mut self, t: f64, y: &[f64], dy: &mut [f64]) {
-        self.slots[T_SLOT] = t;
-        self.slots[TC_SLOT] = t.max(self.lo).min(self.hi);
-        self.slots[self.first_state..self.first_state + y.len()].copy_from_slice(y);
-        self.code.rhs.run(self.slots);
-        for ((d, s), r) in dy.iter_mut().zip(&self.code.deriv_slots).zip(self.rates) {
-            *d = self.slots[*s as usize] + r;
-        }
+        eval_rhs(
+            self.code,
+            self.slots,
+            self.rates,
+            self.first_state,
+            (self.lo, self.hi),
+            t,
+            y,
+            dy,
+        );
     }
 
     fn enter_segment(&mut self, start: f64, end: f64) {
-        self.lo = next_up(start).min(end);
-        self.hi = next_down(end).max(self.lo);
+        (self.lo, self.hi) = open_segment(start, end);
+    }
+}
+
+/// The right-hand side: write t and the states into the slots, run the program, read
+/// the derivatives (plus infusion rates).
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+fn eval_rhs(
+    code: &Code,
+    slots: &mut [f64],
+    rates: &[f64],
+    first_state: usize,
+    (lo, hi): (f64, f64),
+    t: f64,
+    y: &[f64],
+    dy: &mut [f64],
+) {
+    slots[T_SLOT] = t;
+    slots[TC_SLOT] = t.max(lo).min(hi);
+    slots[first_state..first_state + y.len()].copy_from_slice(y);
+    code.rhs.run(slots);
+    for ((d, s), r) in dy.iter_mut().zip(&code.deriv_slots).zip(rates) {
+        *d = slots[*s as usize] + r;
+    }
+}
+
+/// The range comparisons see t in, for the segment [start, end]: the open interval.
+fn open_segment(start: f64, end: f64) -> (f64, f64) {
+    let lo = next_up(start).min(end);
+    (lo, next_down(end).max(lo))
+}
+
+/// The ODE system of a model for one individual (parameters and covariates applied),
+/// for tests, benchmarks and external solvers. Doses are not applied: the initial state
+/// is the model's `state` values.
+#[derive(Debug, Clone)]
+pub struct ModelOde {
+    code: std::sync::Arc<Code>,
+    slots: Vec<f64>,
+    rates: Vec<f64>,
+    first_state: usize,
+    range: (f64, f64),
+}
+
+impl ModelOde {
+    /// The initial state.
+    pub fn initial_state(&self) -> Vec<f64> {
+        self.code
+            .init_slots
+            .iter()
+            .map(|k| self.slots[*k as usize])
+            .collect()
+    }
+}
+
+impl OdeSystem for ModelOde {
+    fn dim(&self) -> usize {
+        self.code.state_slots.len()
+    }
+
+    #[inline]
+    fn rhs(&mut self, t: f64, y: &[f64], dy: &mut [f64]) {
+        eval_rhs(
+            &self.code,
+            &mut self.slots,
+            &self.rates,
+            self.first_state,
+            self.range,
+            t,
+            y,
+            dy,
+        );
+    }
+
+    fn enter_segment(&mut self, start: f64, end: f64) {
+        self.range = open_segment(start, end);
     }
 }
 
@@ -182,7 +260,7 @@ impl Model {
                 self.outputs.len()
             )));
         }
-        if let Some(w) = times.windows(2).find(|w| !(w[0] <= w[1])) {
+        if let Some(w) = times.windows(2).find(|w| w[0] > w[1]) {
             return Err(self.input_error(format!(
                 "requested times must be sorted, found {} before {}",
                 w[0], w[1]
@@ -203,8 +281,56 @@ impl Model {
         outputs: &[usize],
         out: &mut [f64],
     ) -> Result<SolveStats, PredictError> {
-        let code = &*self.code;
         let s = &mut ws.slots;
+        self.individual_values(s, theta, individual)?;
+        if self.states.is_empty() {
+            for ((t, o), v) in times.iter().zip(outputs).zip(out.iter_mut()) {
+                *v = self.output(s, *o, *t, &[])?;
+            }
+            return Ok(SolveStats::default());
+        }
+        self.solve(ws, individual, times, outputs, out)
+    }
+
+    /// The compiled right-hand side, one instruction per line (for inspection and
+    /// tests that pin its length).
+    #[doc(hidden)]
+    pub fn rhs_listing(&self) -> Vec<String> {
+        self.code
+            .rhs
+            .code()
+            .iter()
+            .map(|i| format!("{i:?}"))
+            .collect()
+    }
+
+    /// The ODE system for one individual with parameters `theta` (natural scale).
+    pub fn ode_system(
+        &self,
+        theta: &[f64],
+        individual: &Individual<'_>,
+    ) -> Result<ModelOde, PredictError> {
+        self.check_call(theta, &[], &[], &[])?;
+        let mut slots = Vec::new();
+        self.individual_values(&mut slots, theta, individual)?;
+        Ok(ModelOde {
+            code: std::sync::Arc::clone(&self.code),
+            slots,
+            rates: vec![0.0; self.states.len()],
+            first_state: self.code.state_slots.first().map_or(0, |s| *s as usize),
+            range: (f64::NEG_INFINITY, f64::INFINITY),
+        })
+    }
+
+    /// Fill the slots for one individual: literals, parameters, covariates (their value
+    /// at t = 0, else the declared default), then the individual program.
+    fn individual_values(
+        &self,
+        s: &mut Vec<f64>,
+        theta: &[f64],
+        individual: &Individual<'_>,
+    ) -> Result<(), PredictError> {
+        let code = &*self.code;
         s.clear();
         s.extend_from_slice(&code.template);
         for (x, slot) in theta.iter().zip(&code.param_slots) {
@@ -222,13 +348,7 @@ impl Model {
         if used.into_iter().any(|k| !s[*k as usize].is_finite()) {
             return Err(self.non_finite(&code.individual, s, 0.0));
         }
-        if self.states.is_empty() {
-            for ((t, o), v) in times.iter().zip(outputs).zip(out.iter_mut()) {
-                *v = self.output(s, *o, *t, &[])?;
-            }
-            return Ok(SolveStats::default());
-        }
-        self.solve(ws, individual, times, outputs, out)
+        Ok(())
     }
 
     /// Evaluate output `o` at time `t` with states `y` (ignored when empty).

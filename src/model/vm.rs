@@ -99,10 +99,85 @@ pub(crate) enum Ins {
     DivAdd { d: Slot, a: Slot, b: Slot, c: Slot },
     /// d = (a/b)·c
     DivMul { d: Slot, a: Slot, b: Slot, c: Slot },
+    /// d = (a·b)/(c + e)
+    MulDivAdd {
+        d: Slot,
+        a: Slot,
+        b: Slot,
+        c: Slot,
+        e: Slot,
+    },
+    /// d = k·(a·b + c·e) − f·g (production from a mixture minus first-order loss)
+    MixOut {
+        d: Slot,
+        k: Slot,
+        a: Slot,
+        b: Slot,
+        c: Slot,
+        e: Slot,
+        f: Slot,
+        g: Slot,
+    },
+    /// d = a / b and then x = y / z (two independent quotients)
+    Div2 {
+        d: Slot,
+        a: Slot,
+        b: Slot,
+        x: Slot,
+        y: Slot,
+        z: Slot,
+    },
+    /// d = max(a, b) and then x = max(y, z)
+    Max2 {
+        d: Slot,
+        a: Slot,
+        b: Slot,
+        x: Slot,
+        y: Slot,
+        z: Slot,
+    },
+    /// d = t₀ ± t₁ ± … over the `n` terms from `start` of the program's term table,
+    /// each a product of three slots, accumulated left to right.
+    Sum { d: Slot, start: u16, n: u16 },
+}
+
+/// One term of a [`Ins::Sum`]: `sign · ((f₀ · f₁) · f₂)`, with unused factors pointing
+/// at a slot holding 1 (exact), and sign ±1 (exact; the first term's sign is +1).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct Term {
+    pub sign: f64,
+    pub f: [Slot; 3],
 }
 
 impl Ins {
-    /// Destination slot.
+    /// The slots the instruction reads (terms of a `Sum` excluded).
+    fn reads(&self) -> Vec<Slot> {
+        use Ins::*;
+        match *self {
+            Neg { a, .. }
+            | Exp { a, .. }
+            | Ln { a, .. }
+            | Log10 { a, .. }
+            | Sqrt { a, .. }
+            | Abs { a, .. } => vec![a],
+            Add { a, b, .. }
+            | Sub { a, b, .. }
+            | Mul { a, b, .. }
+            | Div { a, b, .. }
+            | Pow { a, b, .. }
+            | Min { a, b, .. }
+            | Max { a, b, .. }
+            | Lt { a, b, .. }
+            | Le { a, b, .. }
+            | Eq { a, b, .. }
+            | Ne { a, b, .. }
+            | And { a, b, .. }
+            | Or { a, b, .. } => vec![a, b],
+            _ => vec![Slot::MAX],
+        }
+    }
+
+    /// Destination slot (the first one of a pair).
     pub fn dst(&self) -> Slot {
         use Ins::*;
         match *self {
@@ -136,7 +211,12 @@ impl Ins {
             | SubMul { d, .. }
             | MulDiv { d, .. }
             | DivAdd { d, .. }
-            | DivMul { d, .. } => d,
+            | DivMul { d, .. }
+            | MulDivAdd { d, .. }
+            | MixOut { d, .. }
+            | Div2 { d, .. }
+            | Max2 { d, .. }
+            | Sum { d, .. } => d,
         }
     }
 
@@ -173,19 +253,72 @@ impl Ins {
             | MulDiv { d, a, b, c }
             | DivAdd { d, a, b, c }
             | DivMul { d, a, b, c } => d.max(a).max(b).max(c),
-            Dot2 { d, a, b, c, e } | Cross2 { d, a, b, c, e } => d.max(a).max(b).max(c).max(e),
+            Dot2 { d, a, b, c, e } | Cross2 { d, a, b, c, e } | MulDivAdd { d, a, b, c, e } => {
+                d.max(a).max(b).max(c).max(e)
+            }
+            MixOut {
+                d,
+                k,
+                a,
+                b,
+                c,
+                e,
+                f,
+                g,
+            } => d.max(k).max(a).max(b).max(c).max(e).max(f).max(g),
+            Div2 { d, a, b, x, y, z } | Max2 { d, a, b, x, y, z } => {
+                d.max(a).max(b).max(x).max(y).max(z)
+            }
+            Sum { d, .. } => d,
         }
     }
 }
 
-/// A validated instruction sequence: every slot it touches is below `nslots`.
+/// Peephole pass: two consecutive independent quotients (or maxima) become one pair
+/// instruction, halving their dispatches.
+pub(crate) fn pair_up(code: &mut Vec<Ins>) {
+    let mut out: Vec<Ins> = Vec::with_capacity(code.len());
+    for ins in code.drain(..) {
+        let merged = match (out.last(), ins) {
+            (Some(&Ins::Div { d, a, b }), Ins::Div { d: x, a: y, b: z })
+                if !ins.reads().contains(&d) =>
+            {
+                Some(Ins::Div2 { d, a, b, x, y, z })
+            }
+            (Some(&Ins::Max { d, a, b }), Ins::Max { d: x, a: y, b: z })
+                if !ins.reads().contains(&d) =>
+            {
+                Some(Ins::Max2 { d, a, b, x, y, z })
+            }
+            _ => None,
+        };
+        match merged {
+            Some(m) => *out.last_mut().expect("matched a last instruction") = m,
+            None => out.push(ins),
+        }
+    }
+    *code = out;
+}
+
+/// Instructions and the term table of their [`Ins::Sum`]s, before validation.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Block {
+    /// Instructions in execution order.
+    pub code: Vec<Ins>,
+    /// Terms of the `Sum` instructions.
+    pub terms: Vec<Term>,
+}
+
+/// A validated instruction sequence: every slot it touches is below `nslots`, every
+/// `Sum` refers to terms that exist.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Program {
     code: Vec<Ins>,
+    terms: Vec<Term>,
     nslots: usize,
 }
 
-fn flag(x: bool) -> f64 {
+pub(crate) fn flag(x: bool) -> f64 {
     if x {
         1.0
     } else {
@@ -194,13 +327,23 @@ fn flag(x: bool) -> f64 {
 }
 
 impl Program {
-    /// A program over `nslots` slots; `None` when an instruction touches a slot beyond.
-    pub fn new(code: Vec<Ins>, nslots: usize) -> Option<Program> {
-        if code.iter().all(|i| (i.max_slot() as usize) < nslots) {
-            Some(Program { code, nslots })
-        } else {
-            None
-        }
+    /// A program over `nslots` slots; `None` when an instruction touches a slot beyond,
+    /// or a `Sum` refers to terms beyond the table or has no term.
+    pub fn new(block: Block, nslots: usize) -> Option<Program> {
+        let Block { code, terms } = block;
+        let slots_ok = code.iter().all(|i| (i.max_slot() as usize) < nslots)
+            && terms
+                .iter()
+                .all(|t| t.f.iter().all(|f| (*f as usize) < nslots));
+        let sums_ok = code.iter().all(|i| match *i {
+            Ins::Sum { start, n, .. } => n >= 1 && start as usize + n as usize <= terms.len(),
+            _ => true,
+        });
+        (slots_ok && sums_ok).then_some(Program {
+            code,
+            terms,
+            nslots,
+        })
     }
 
     /// The instructions.
@@ -219,11 +362,13 @@ impl Program {
             s.len() >= self.nslots,
             "slot array too short for the program"
         );
+        let terms = self.terms.as_slice();
         for ins in &self.code {
             // SAFETY: `Program::new` checked that every slot index of every instruction
-            // is < `self.nslots`, and the assert above that `s.len() >= self.nslots`;
-            // `code` is private and never changed after construction.
-            unsafe { step(ins, s) }
+            // and term is < `self.nslots` and every `Sum`'s term range is inside
+            // `terms`, and the assert above that `s.len() >= self.nslots`; `code` and
+            // `terms` are private and never changed after construction.
+            unsafe { step(ins, s, terms) }
         }
     }
 }
@@ -231,9 +376,10 @@ impl Program {
 /// Execute one instruction.
 ///
 /// # Safety
-/// Every slot index of `ins` must be < `s.len()`.
+/// Every slot index of `ins` and of the terms it refers to must be < `s.len()`, and a
+/// `Sum`'s term range must lie inside `terms`.
 #[inline(always)]
-unsafe fn step(ins: &Ins, s: &mut [f64]) {
+unsafe fn step(ins: &Ins, s: &mut [f64], terms: &[Term]) {
     macro_rules! g {
         ($i:expr) => {
             *s.get_unchecked($i as usize)
@@ -277,313 +423,35 @@ unsafe fn step(ins: &Ins, s: &mut [f64]) {
         Ins::MulDiv { d, a, b, c } => set!(d, g!(a) * g!(b) / g!(c)),
         Ins::DivAdd { d, a, b, c } => set!(d, g!(a) / (g!(b) + g!(c))),
         Ins::DivMul { d, a, b, c } => set!(d, g!(a) / g!(b) * g!(c)),
-    }
-}
-
-/// An operation of the lowered expression tree.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Op {
-    Neg,
-    Add,
-    Sub,
-    Mul,
-    Div,
-    Pow,
-    Exp,
-    Ln,
-    Log10,
-    Sqrt,
-    Abs,
-    Min,
-    Max,
-    Lt,
-    Le,
-    Eq,
-    Ne,
-    And,
-    Or,
-    Select,
-}
-
-/// A lowered expression: names resolved to slots, ready for instruction selection.
-/// (`a > b` is lowered as `b < a`, `a >= b` as `b <= a`.)
-#[derive(Debug, Clone, PartialEq)]
-pub(crate) enum Node {
-    /// A value already in a slot.
-    Leaf(Slot),
-    /// An operation on sub-expressions.
-    Op(Op, Vec<Node>),
-}
-
-/// Apply `op` to numbers (used for constant folding; the same operations as [`step`]).
-pub(crate) fn fold(op: Op, x: &[f64]) -> f64 {
-    match op {
-        Op::Neg => -x[0],
-        Op::Add => x[0] + x[1],
-        Op::Sub => x[0] - x[1],
-        Op::Mul => x[0] * x[1],
-        Op::Div => x[0] / x[1],
-        Op::Pow => x[0].powf(x[1]),
-        Op::Exp => x[0].exp(),
-        Op::Ln => x[0].ln(),
-        Op::Log10 => x[0].log10(),
-        Op::Sqrt => x[0].sqrt(),
-        Op::Abs => x[0].abs(),
-        Op::Min => x[0].min(x[1]),
-        Op::Max => x[0].max(x[1]),
-        Op::Lt => flag(x[0] < x[1]),
-        Op::Le => flag(x[0] <= x[1]),
-        Op::Eq => flag(x[0] == x[1]),
-        Op::Ne => flag(x[0] != x[1]),
-        Op::And => flag(x[0] != 0.0 && x[1] != 0.0),
-        Op::Or => flag(x[0] != 0.0 || x[1] != 0.0),
-        Op::Select => {
-            if x[0] != 0.0 {
-                x[1]
-            } else {
-                x[2]
-            }
+        Ins::MulDivAdd { d, a, b, c, e } => set!(d, g!(a) * g!(b) / (g!(c) + g!(e))),
+        Ins::MixOut {
+            d,
+            k,
+            a,
+            b,
+            c,
+            e,
+            f,
+            g,
+        } => {
+            set!(d, g!(k) * (g!(a) * g!(b) + g!(c) * g!(e)) - g!(f) * g!(g))
         }
-    }
-}
-
-/// Instruction selection: appends the instructions computing `node` to `code`,
-/// taking fresh destination slots from `next`, and returns the slot of the result.
-/// Products, sums and quotients nested in the shapes listed in [`Ins`] become one
-/// fused instruction (commuting `+` and `*` only, which is exact in IEEE arithmetic).
-pub(crate) fn emit(node: &Node, code: &mut Vec<Ins>, next: &mut usize) -> Slot {
-    let (op, args) = match node {
-        Node::Leaf(s) => return *s,
-        Node::Op(op, args) => (*op, args.as_slice()),
-    };
-    let is = |n: &Node, want: Op| matches!(n, Node::Op(o, _) if *o == want);
-    let kid = |n: &Node, i: usize| match n {
-        Node::Op(_, a) => a[i].clone(),
-        Node::Leaf(_) => n.clone(),
-    };
-    macro_rules! em {
-        ($n:expr) => {
-            emit(&$n, code, next)
-        };
-    }
-    macro_rules! fresh {
-        () => {{
-            let d = *next as Slot;
-            *next += 1;
-            d
-        }};
-    }
-    let ins = match (op, args) {
-        (Op::Add, [l, r]) if is(l, Op::Mul) && is(r, Op::Mul) => {
-            let (a, b, c, e) = (
-                em!(kid(l, 0)),
-                em!(kid(l, 1)),
-                em!(kid(r, 0)),
-                em!(kid(r, 1)),
-            );
-            Ins::Dot2 {
-                d: fresh!(),
-                a,
-                b,
-                c,
-                e,
-            }
+        Ins::Div2 { d, a, b, x, y, z } => {
+            set!(d, g!(a) / g!(b));
+            set!(x, g!(y) / g!(z));
         }
-        (Op::Add, [l, r]) if is(l, Op::Mul) => {
-            let (a, b, c) = (em!(kid(l, 0)), em!(kid(l, 1)), em!(*r));
-            Ins::MulAdd {
-                d: fresh!(),
-                a,
-                b,
-                c,
-            }
+        Ins::Max2 { d, a, b, x, y, z } => {
+            set!(d, g!(a).max(g!(b)));
+            set!(x, g!(y).max(g!(z)));
         }
-        (Op::Add, [l, r]) if is(r, Op::Mul) => {
-            let (c, a, b) = (em!(*l), em!(kid(r, 0)), em!(kid(r, 1)));
-            Ins::MulAdd {
-                d: fresh!(),
-                a,
-                b,
-                c,
+        Ins::Sum { d, start, n } => {
+            let ts = terms.get_unchecked(start as usize..start as usize + n as usize);
+            let t0 = ts.get_unchecked(0);
+            let mut acc = g!(t0.f[0]) * g!(t0.f[1]) * g!(t0.f[2]);
+            for t in ts.get_unchecked(1..) {
+                acc += t.sign * (g!(t.f[0]) * g!(t.f[1]) * g!(t.f[2]));
             }
+            set!(d, acc)
         }
-        (Op::Sub, [l, r]) if is(l, Op::Mul) && is(r, Op::Mul) => {
-            let (a, b, c, e) = (
-                em!(kid(l, 0)),
-                em!(kid(l, 1)),
-                em!(kid(r, 0)),
-                em!(kid(r, 1)),
-            );
-            Ins::Cross2 {
-                d: fresh!(),
-                a,
-                b,
-                c,
-                e,
-            }
-        }
-        (Op::Sub, [l, r]) if is(l, Op::Mul) => {
-            let (a, b, c) = (em!(kid(l, 0)), em!(kid(l, 1)), em!(*r));
-            Ins::MulSub {
-                d: fresh!(),
-                a,
-                b,
-                c,
-            }
-        }
-        (Op::Sub, [l, r]) if is(r, Op::Mul) => {
-            let (c, a, b) = (em!(*l), em!(kid(r, 0)), em!(kid(r, 1)));
-            Ins::NegMulAdd {
-                d: fresh!(),
-                a,
-                b,
-                c,
-            }
-        }
-        (Op::Mul, [l, r]) if is(l, Op::Mul) => {
-            let (a, b, c) = (em!(kid(l, 0)), em!(kid(l, 1)), em!(*r));
-            Ins::Mul3 {
-                d: fresh!(),
-                a,
-                b,
-                c,
-            }
-        }
-        (Op::Mul, [l, r]) if is(l, Op::Add) || is(l, Op::Sub) || is(l, Op::Div) => {
-            let (a, b, c) = (em!(kid(l, 0)), em!(kid(l, 1)), em!(*r));
-            let d = fresh!();
-            match l {
-                Node::Op(Op::Add, _) => Ins::AddMul { d, a, b, c },
-                Node::Op(Op::Sub, _) => Ins::SubMul { d, a, b, c },
-                _ => Ins::DivMul { d, a, b, c },
-            }
-        }
-        (Op::Mul, [l, r]) if is(r, Op::Mul) || is(r, Op::Add) || is(r, Op::Sub) => {
-            // l·(x∘y) = (x∘y)·l exactly
-            let (c, a, b) = (em!(*l), em!(kid(r, 0)), em!(kid(r, 1)));
-            let d = fresh!();
-            match r {
-                Node::Op(Op::Mul, _) => Ins::Mul3 { d, a, b, c },
-                Node::Op(Op::Add, _) => Ins::AddMul { d, a, b, c },
-                _ => Ins::SubMul { d, a, b, c },
-            }
-        }
-        (Op::Div, [l, r]) if is(l, Op::Mul) => {
-            let (a, b, c) = (em!(kid(l, 0)), em!(kid(l, 1)), em!(*r));
-            Ins::MulDiv {
-                d: fresh!(),
-                a,
-                b,
-                c,
-            }
-        }
-        (Op::Div, [l, r]) if is(r, Op::Add) => {
-            let (a, b, c) = (em!(*l), em!(kid(r, 0)), em!(kid(r, 1)));
-            Ins::DivAdd {
-                d: fresh!(),
-                a,
-                b,
-                c,
-            }
-        }
-        (Op::Select, [c, a, b]) => {
-            let (c, a, b) = (em!(*c), em!(*a), em!(*b));
-            Ins::Select {
-                d: fresh!(),
-                c,
-                a,
-                b,
-            }
-        }
-        (_, [x]) => {
-            let a = em!(*x);
-            let d = fresh!();
-            match op {
-                Op::Neg => Ins::Neg { d, a },
-                Op::Exp => Ins::Exp { d, a },
-                Op::Ln => Ins::Ln { d, a },
-                Op::Log10 => Ins::Log10 { d, a },
-                Op::Sqrt => Ins::Sqrt { d, a },
-                _ => Ins::Abs { d, a },
-            }
-        }
-        (_, [x, y]) => {
-            let (a, b) = (em!(*x), em!(*y));
-            let d = fresh!();
-            match op {
-                Op::Add => Ins::Add { d, a, b },
-                Op::Sub => Ins::Sub { d, a, b },
-                Op::Mul => Ins::Mul { d, a, b },
-                Op::Div => Ins::Div { d, a, b },
-                Op::Pow => Ins::Pow { d, a, b },
-                Op::Min => Ins::Min { d, a, b },
-                Op::Max => Ins::Max { d, a, b },
-                Op::Lt => Ins::Lt { d, a, b },
-                Op::Le => Ins::Le { d, a, b },
-                Op::Eq => Ins::Eq { d, a, b },
-                Op::Ne => Ins::Ne { d, a, b },
-                Op::And => Ins::And { d, a, b },
-                _ => Ins::Or { d, a, b },
-            }
-        }
-        _ => unreachable!("operator arity is fixed by the lowering"),
-    };
-    code.push(ins);
-    ins.dst()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn eval(node: &Node, init: &[f64]) -> (f64, usize) {
-        let mut code = Vec::new();
-        let mut next = init.len();
-        let r = emit(node, &mut code, &mut next);
-        let mut s = init.to_vec();
-        s.resize(next, 0.0);
-        let n = code.len();
-        Program::new(code, next).unwrap().run(&mut s);
-        (s[r as usize], n)
-    }
-
-    fn op(o: Op, a: Vec<Node>) -> Node {
-        Node::Op(o, a)
-    }
-
-    #[test]
-    fn fused_forms_match_plain_arithmetic() {
-        let (x, y, z, w) = (0.3, 1.7, -2.9, 5.1);
-        let v = [x, y, z, w];
-        let l = |i| Node::Leaf(i);
-        // x*y + z*w: one instruction
-        let (r, n) = eval(
-            &op(
-                Op::Add,
-                vec![op(Op::Mul, vec![l(0), l(1)]), op(Op::Mul, vec![l(2), l(3)])],
-            ),
-            &v,
-        );
-        assert_eq!((r, n), (x * y + z * w, 1));
-        // z - x*y
-        let (r, n) = eval(&op(Op::Sub, vec![l(2), op(Op::Mul, vec![l(0), l(1)])]), &v);
-        assert_eq!((r, n), (z - x * y, 1));
-        // x*(y*z) = (y*z)*x
-        let (r, n) = eval(&op(Op::Mul, vec![l(0), op(Op::Mul, vec![l(1), l(2)])]), &v);
-        assert_eq!((r, n), (x * (y * z), 1));
-        // x/(y+z)*w
-        let (r, n) = eval(
-            &op(
-                Op::Mul,
-                vec![op(Op::Div, vec![l(0), op(Op::Add, vec![l(1), l(2)])]), l(3)],
-            ),
-            &v,
-        );
-        assert_eq!((r, n), (x / (y + z) * w, 2));
-    }
-
-    #[test]
-    fn out_of_range_slot_is_refused() {
-        assert!(Program::new(vec![Ins::Add { d: 3, a: 0, b: 1 }], 3).is_none());
     }
 }

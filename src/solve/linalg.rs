@@ -34,11 +34,14 @@ pub(crate) fn lu_factor(a: &mut [f64], n: usize, piv: &mut [usize]) -> Result<()
         }
         let pivot = a[k * n + k];
         for i in k + 1..n {
-            let factor = a[i * n + k] / pivot;
-            a[i * n + k] = factor;
+            let (top, bottom) = a.split_at_mut(i * n);
+            let row_k = &top[k * n + k + 1..(k + 1) * n];
+            let row_i = &mut bottom[k..n];
+            let factor = row_i[0] / pivot;
+            row_i[0] = factor;
             if factor != 0.0 {
-                for j in k + 1..n {
-                    a[i * n + j] -= factor * a[k * n + j];
+                for (x, u) in row_i[1..].iter_mut().zip(row_k) {
+                    *x -= factor * u;
                 }
             }
         }
@@ -52,18 +55,15 @@ pub(crate) fn lu_solve(a: &[f64], n: usize, piv: &[usize], b: &mut [f64]) {
         b.swap(k, p);
     }
     for i in 0..n {
-        let mut s = b[i];
-        for j in 0..i {
-            s -= a[i * n + j] * b[j];
-        }
-        b[i] = s;
+        let (done, rest) = b.split_at_mut(i);
+        let row = &a[i * n..i * n + i];
+        rest[0] -= row.iter().zip(done.iter()).map(|(l, x)| l * x).sum::<f64>();
     }
     for i in (0..n).rev() {
-        let mut s = b[i];
-        for j in i + 1..n {
-            s -= a[i * n + j] * b[j];
-        }
-        b[i] = s / a[i * n + i];
+        let (head, tail) = b.split_at_mut(i + 1);
+        let row = &a[i * n + i + 1..(i + 1) * n];
+        let s = head[i] - row.iter().zip(tail.iter()).map(|(u, x)| u * x).sum::<f64>();
+        head[i] = s / a[i * n + i];
     }
 }
 

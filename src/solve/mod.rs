@@ -23,6 +23,42 @@
 //! All workspace lives in [`Solver`]: nothing is allocated per step or per call (only when
 //! the state dimension changes).
 //!
+//! Each call starts afresh (f at t0, the automatic first step): the step size of a previous
+//! call is deliberately not reused, so a segment's result never depends on what the same
+//! solver integrated before — the same bytes whatever the order in which a pooled solver
+//! serves subjects. The cost is one extra evaluation of f per segment.
+//!
+//! Efficiency notes (measured, tests/solve_*.rs): on smooth non-stiff problems Dopri5 needs
+//! about a third of Rodas4's steps; on stiff ones Rodas4 needs a few hundred to a few
+//! thousand steps where Dopri5 needs its stability limit (van der Pol μ = 1000: 1581
+//! steps against > 100 000). On stiff problems at tight tolerances Rodas4's step count
+//! grows faster than its order 4 suggests (van der Pol: like rtol^−0.4 below rtol 1e-6,
+//! against rtol^−0.25 on the smooth logistic equation, with the exact Jacobian too) —
+//! order reduction, plausibly from the method's stage order 1 — so rtol ≈ 1e-6 is the
+//! sensible setting for stiff models (SciPy's Radau needs 1282 steps there, Rodas4 1581).
+//!
+//! ```
+//! use cartkin::solve::{Method, OdeSystem, Solver, SolverOptions};
+//!
+//! /// One-compartment elimination, dA/dt = −k A.
+//! struct Decay { k: f64 }
+//! impl OdeSystem for Decay {
+//!     fn dim(&self) -> usize { 1 }
+//!     fn rhs(&mut self, _t: f64, y: &[f64], dy: &mut [f64]) { dy[0] = -self.k * y[0]; }
+//! }
+//!
+//! let options = SolverOptions { method: Method::Rodas4, rtol: 1e-8, ..SolverOptions::default() };
+//! let mut solver = Solver::new(1, options);
+//! let mut y = [100.0];
+//! let mut at_day_7 = 0.0;
+//! solver
+//!     .integrate(&mut Decay { k: 0.1 }, 0.0, 28.0, &mut y, &[7.0], &mut |_, v| at_day_7 = v[0])
+//!     .unwrap();
+//! assert!((at_day_7 - 100.0 * (-0.7f64).exp()).abs() < 1e-5);
+//! assert!((y[0] - 100.0 * (-2.8f64).exp()).abs() < 1e-5);
+//! println!("{:?}", solver.stats());
+//! ```
+//!
 //! References:
 //! - E. Hairer, S. P. Nørsett, G. Wanner. *Solving Ordinary Differential Equations I.
 //!   Nonstiff Problems.* 2nd ed., Springer 1993.
@@ -185,6 +221,13 @@ impl Solver {
     /// The settings.
     pub fn options(&self) -> &SolverOptions {
         &self.options
+    }
+
+    /// Replace the settings; the workspace is kept (and allocated for the new method if
+    /// it changes).
+    pub fn set_options(&mut self, options: SolverOptions) {
+        self.options = options;
+        self.ensure_dim(self.dim);
     }
 
     /// Work counters since creation or the last [`Solver::reset_stats`].
