@@ -389,9 +389,8 @@ impl Model {
         }
         if what.is_none() {
             what = prog
-                .code()
-                .iter()
-                .map(|i| i.dst())
+                .results()
+                .into_iter()
                 .filter(|d| !s[*d as usize].is_finite())
                 .find_map(name_of);
         }
