@@ -170,6 +170,48 @@ fn thread_count_and_shards_do_not_change_the_files() {
 }
 
 #[test]
+fn cd19_bcell_with_a_pre_dose_baseline_and_quiet_stderr() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
+    let o = cartkin(
+        d,
+        &[
+            "simulate",
+            "--model",
+            "cd19_bcell",
+            "--dose",
+            "50e6",
+            "--n",
+            "3",
+            "--times",
+            "-7,0,7,28",
+            "--analyte",
+            "b_cells,transgene",
+            "--out",
+            "bl",
+        ],
+    );
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    // not a terminal: no progress bar, nothing on stderr
+    assert!(
+        o.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let sim = read(&d.join("bl"), "simulation.csv");
+    // analytes in the model's order (transgene before b_cells), times from day -7
+    assert!(sim.contains("\n1,50000000,-7,transgene,0\n"), "{sim}");
+    assert!(sim.contains("\n1,50000000,-7,b_cells,"), "{sim}");
+    // B-cell endpoints take the day -7 sample as baseline: no baseline flag
+    let ep = read(&d.join("bl"), "endpoints.csv");
+    let b_rows: Vec<&str> = ep.lines().filter(|l| l.contains(",b_cells,")).collect();
+    assert_eq!(b_rows.len(), 3);
+    assert!(b_rows
+        .iter()
+        .all(|l| !l.contains("baseline_at_day_0") && !l.contains("no_baseline")));
+}
+
+#[test]
 fn bad_arguments_exit_1_with_a_message() {
     let tmp = tempfile::tempdir().unwrap();
     let d = tmp.path();

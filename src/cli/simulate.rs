@@ -53,10 +53,11 @@ pub struct SimulateArgs {
     /// File of sampling days (numbers separated by commas, spaces or lines; # comments).
     #[arg(long, conflicts_with_all = ["times", "scenario"])]
     pub schedule: Option<PathBuf>,
-    /// Sampling days, comma-separated.
+    /// Sampling days, comma-separated (negative: before the infusion, e.g. -7,0,1,...).
     #[arg(
         long,
         value_delimiter = ',',
+        allow_hyphen_values = true,
         conflicts_with = "scenario",
         value_name = "T1,T2,..."
     )]
