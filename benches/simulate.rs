@@ -11,6 +11,15 @@
 //!
 //! SciPy comparison: /work/shared/peers/bench_scipy.py (vectorised closed form ≈ 3e7
 //! predictions/s, cd19_bcell LSODA ≈ 8 ms per subject on this machine).
+//!
+//! Measured 2026-11-29 on the shared 2-core machine at load average 7–10 (wall times are
+//! inflated by the other jobs; CPU-time rates from /proc/thread-self/stat in brackets):
+//! stein2019 model file 5.9–8.2e6 predictions/s wall [2.15e7 per CPU-second], the
+//! hand-written closed form 2.2–3.9e7 wall [7.8e7 per CPU-second]; cd19_bcell 10,000 ×
+//! 366 days on 2 threads 8.2–8.7 s wall at the model's rtol 1e-8 [3.08 CPU-s, i.e.
+//! 1.54 s on two free cores], 3.6 s wall at rtol 1e-6 [1.60 CPU-s, 0.80 s on two free
+//! cores], 5.1 s with summaries and endpoints. SciPy at the same load: closed form
+//! 5.2e6 predictions/s, LSODA 30.8 ms per subject.
 
 #[path = "../tests/simulate_common/mod.rs"]
 mod simulate_common;

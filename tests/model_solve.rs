@@ -200,3 +200,28 @@ fn non_finite_individual_value_names_the_let() {
         "{err}"
     );
 }
+
+#[test]
+fn baseline_samples_before_the_dose_and_repeated_times() {
+    let m = model(ONE_CMT);
+    let (k, v) = (0.3f64, 2.5);
+    let doses = [dose(0.0, 100.0, None, None)];
+    // a pre-dose sample at t = -2 sees the initial state; repeated times give equal values
+    let times = [-2.0, 0.0, 3.0, 3.0];
+    let out = run(&m, &[k, v, 0.1], &doses, &times).unwrap();
+    assert_eq!(out[0], 0.0);
+    assert_relative_eq!(out[1], 100.0 / v, max_relative = 1e-12);
+    assert_relative_eq!(out[2], 100.0 * (-k * 3.0).exp() / v, max_relative = 1e-8);
+    assert_eq!(out[2], out[3]);
+}
+
+#[test]
+fn non_finite_output_names_the_second_of_a_paired_quotient() {
+    // p and q are consecutive quotients (one paired instruction); q divides by zero
+    let m = model("model pair\nparam a = 1 identity\nparam b = 0 identity\nparam s = 0.1 residual\nstate x = 1\nddt(x) = 0\nlet p = x / a\nlet q = x / b\noutput y = p + q\nerror y add(s)");
+    let err = run(&m, &[1.0, 0.0, 0.1], &[], &[1.0]).unwrap_err();
+    assert!(
+        matches!(&err, PredictError::NonFinite { what, .. } if what == "`q`"),
+        "{err}"
+    );
+}

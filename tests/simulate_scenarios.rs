@@ -99,3 +99,12 @@ fn ct1195e_sle_cd19_cd20() {
         ],
     );
 }
+
+#[test]
+fn example_sle_with_covariates() {
+    scenario_runs(
+        "example_sle.toml",
+        &["25000000", "50000000", "100000000"],
+        &["transgene", "b_cells", "igg"],
+    );
+}

@@ -8,8 +8,9 @@
 //! (`amount · scale` added to the target state) at the start of the segment they open
 //! and infusions as a constant rate `amount · scale / duration` while they run. An output
 //! requested at a breakpoint sees the state after the events there. Inside a segment
-//! [a, b] every comparison with `t` sees t clamped into the open interval (a, b), so an
-//! `if(t < tmax, …)` keeps its left-hand branch at b = tmax (enter_segment).
+//! [a, b] every comparison that mentions `t` directly (`t < tmax`, not a `let` of t) sees
+//! t clamped into the open interval (a, b), so an `if(t < tmax, …)` keeps its left-hand
+//! branch at b = tmax (enter_segment). Covariates are taken at t = 0 (baseline).
 
 use super::compile::{TC_SLOT, T_SLOT};
 use super::model::Model;
@@ -388,9 +389,8 @@ impl Model {
         }
         if what.is_none() {
             what = prog
-                .code()
-                .iter()
-                .map(|i| i.dst())
+                .results()
+                .into_iter()
                 .filter(|d| !s[*d as usize].is_finite())
                 .find_map(name_of);
         }

@@ -346,6 +346,18 @@ impl Program {
         })
     }
 
+    /// The result slots in evaluation order (both results of a pair).
+    pub fn results(&self) -> Vec<Slot> {
+        let mut out = Vec::with_capacity(self.code.len());
+        for i in &self.code {
+            out.push(i.dst());
+            if let Ins::Div2 { x, .. } | Ins::Max2 { x, .. } = *i {
+                out.push(x);
+            }
+        }
+        out
+    }
+
     /// The instructions.
     pub fn code(&self) -> &[Ins] {
         &self.code
