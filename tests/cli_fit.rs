@@ -281,3 +281,76 @@ fn cd19_bcell_fits_transgene_and_b_cells_jointly() {
     let pred = std::fs::read_to_string(tmp.path().join("o/predictions.csv")).unwrap();
     assert!(pred.lines().any(|l| l.split(',').nth(2) == Some("b_cells")));
 }
+
+#[test]
+fn estimate_frees_only_the_named_parameters_like_fixing_all_the_others() {
+    // `--estimate kexp,kdM,kkill` is shorthand for fixing every other free parameter at
+    // its typical value: the two runs give the same bytes.
+    let model = cartkin::model::Model::load("cd19_bcell").unwrap();
+    use cartkin::model::Predict;
+    let fix: Vec<String> = model
+        .parameters()
+        .iter()
+        .filter(|p| !p.fixed && !["kexp", "kdM", "kkill"].contains(&p.name.as_str()))
+        .map(|p| format!("{}={}", p.name, p.typical))
+        .collect();
+    let fix = fix.join(",");
+    let tmp = tempfile::tempdir().unwrap();
+    let data = example();
+    let data = data.to_str().unwrap();
+    let common = [
+        "fit",
+        data,
+        "--model",
+        "cd19_bcell",
+        "--analytes",
+        "b_cells",
+    ];
+    let by_fix = cartkin(
+        tmp.path(),
+        &[&common[..], &["--fix", &fix, "--out", "a"]].concat(),
+    );
+    assert_eq!(by_fix.status.code(), Some(0), "{}", stderr(&by_fix));
+    let by_estimate = cartkin(
+        tmp.path(),
+        &[&common[..], &["--estimate", "kexp,kdM,kkill", "--out", "b"]].concat(),
+    );
+    assert_eq!(
+        by_estimate.status.code(),
+        Some(0),
+        "{}",
+        stderr(&by_estimate)
+    );
+    for f in ["individual.csv", "parameters.csv", "predictions.csv"] {
+        let a = std::fs::read(tmp.path().join("a").join(f)).unwrap();
+        let b = std::fs::read(tmp.path().join("b").join(f)).unwrap();
+        assert!(a == b, "{f} differs between --fix and --estimate");
+    }
+
+    // Bad names: unknown, fixed in the file, or both estimated and fixed.
+    for (args, expected) in [
+        (
+            vec!["--estimate", "kexp,foo"],
+            "--estimate: model `cd19_bcell` has no parameter `foo`",
+        ),
+        (
+            vec!["--estimate", "c_tg"],
+            "`c_tg` is fixed in model `cd19_bcell`",
+        ),
+        (
+            vec!["--estimate", "kexp", "--fix", "kexp=3"],
+            "--estimate and --fix both name `kexp`",
+        ),
+    ] {
+        let o = cartkin(
+            tmp.path(),
+            &[&common[..], &args[..], &["--out", "bad"]].concat(),
+        );
+        assert_eq!(o.status.code(), Some(1), "{args:?}: {}", stderr(&o));
+        assert!(stderr(&o).contains(expected), "{args:?}: {}", stderr(&o));
+        assert!(
+            !tmp.path().join("bad").exists(),
+            "nothing written for {args:?}"
+        );
+    }
+}

@@ -52,6 +52,10 @@ pub struct FitArgs {
     /// Fix parameters at natural-scale values, e.g. `sigma=0.5,fb=0.01`.
     #[arg(long, value_delimiter = ',', value_name = "P=V,...")]
     pub fix: Vec<String>,
+    /// Estimate only these parameters, comma-separated; every other parameter is held at
+    /// its typical value (or its `--fix` value). E.g. `kexp,kdM,kkill` for cd19_bcell.
+    #[arg(long, value_delimiter = ',', value_name = "P,...")]
+    pub estimate: Vec<String>,
     /// Seed of the multistart (same seed, same results whatever --threads).
     #[arg(long)]
     pub seed: Option<u64>,
@@ -79,12 +83,58 @@ fn parse_fix(items: &[String]) -> Result<Vec<(String, f64)>, CliError> {
         .collect()
 }
 
+/// The parameters that `--estimate P,...` holds at their typical values: every parameter
+/// not named there, not fixed in the model file and not already given by `--fix`.
+fn held_by_estimate(
+    model: &Model,
+    names: &[String],
+    fixed: &[(String, f64)],
+) -> Result<Vec<(String, f64)>, CliError> {
+    if names.is_empty() {
+        return Ok(Vec::new());
+    }
+    let params = model.parameters();
+    for name in names {
+        let Some(p) = params.iter().find(|p| p.name == name.trim()) else {
+            let known: Vec<&str> = params
+                .iter()
+                .filter(|p| !p.fixed)
+                .map(|p| p.name.as_str())
+                .collect();
+            return Err(CliError::Input(format!(
+                "--estimate: model `{}` has no parameter `{name}` (its free parameters: {})",
+                model.name(),
+                known.join(", ")
+            )));
+        };
+        if p.fixed {
+            return Err(CliError::Input(format!(
+                "--estimate: `{name}` is fixed in model `{}`; give it a value with --fix \
+                 or edit the model file to free it",
+                model.name()
+            )));
+        }
+        if fixed.iter().any(|(f, _)| f == name.trim()) {
+            return Err(CliError::Input(format!(
+                "--estimate and --fix both name `{name}`: a parameter is either estimated or fixed"
+            )));
+        }
+    }
+    Ok(params
+        .iter()
+        .filter(|p| !p.fixed && !names.iter().any(|n| n.trim() == p.name))
+        .filter(|p| !fixed.iter().any(|(f, _)| *f == p.name))
+        .map(|p| (p.name.clone(), p.typical))
+        .collect())
+}
+
 /// Run `cartkin fit`.
 pub fn run(args: FitArgs) -> Result<(), CliError> {
     let started = Instant::now();
     let input = |e: &dyn std::fmt::Display| CliError::Input(e.to_string());
     let model = Model::load(&args.model).map_err(|e| input(&e))?;
-    let fixed = parse_fix(&args.fix)?;
+    let mut fixed = parse_fix(&args.fix)?;
+    fixed.extend(held_by_estimate(&model, &args.estimate, &fixed)?);
     let mut settings = FitSettings::default();
     if let Some(seed) = args.seed {
         settings.seed = seed;
