@@ -2,16 +2,22 @@
 //! Newton polish + Hessian), one thread:
 //! - stein2019 (built-in closed form) on benches/data/stein_pop.csv, 24 subjects made by
 //!   /work/shared/peers/gen_stein_pop.py --seed 1 (the data SciPy's bench_scipy.py fits);
-//! - cd19_bcell (ODE) when the built-in is available, on data simulated from it.
+//! - cd19_bcell (ODE, Dopri5 rtol 1e-8) on data/example.csv (18 subjects), transgene +
+//!   B cells, kexp, kdM and kkill free.
 //!
-//! Criterion reports the time of the whole 24-subject fit; divide by 24 for per subject.
+//! Criterion reports the time of the whole fit; divide by the subjects for per subject.
 
 use std::path::Path;
 
 use cartkin::data::read_csv;
 use cartkin::estimate::{fit_individuals, FitOptions, FitSettings};
+use cartkin::estimate::{Objective, ParameterMap, Records};
 use cartkin::model::Model;
+use cartkin::model::{Individual, Predict};
 use criterion::{criterion_group, criterion_main, Criterion};
+
+#[path = "../tests/estimate_support/mod.rs"]
+mod estimate_support;
 
 fn options() -> FitOptions {
     FitOptions {
@@ -45,12 +51,72 @@ fn stein(c: &mut Criterion) {
         evals as f64 / data.subjects.len() as f64
     );
     let mut g = c.benchmark_group("fit_individual");
-    g.sample_size(20);
+    g.sample_size(10);
     g.bench_function("stein2019_24_subjects", |b| {
+        b.iter(|| fit_individuals(&model, &data, &opts).expect("fit"))
+    });
+    // The same fit with the hand-written closed form (optimiser cost without the VM).
+    let hand = estimate_support::Stein::new();
+    g.bench_function("stein_hand_written_24_subjects", |b| {
+        b.iter(|| fit_individuals(&hand, &data, &opts).expect("fit"))
+    });
+    // One objective evaluation (13 records) and one prediction.
+    let subject = &data.subjects[0];
+    let (records, _) = Records::from_subject(subject, &model, None).expect("records");
+    let map = ParameterMap::new(&model, &[]);
+    let ind = Individual {
+        doses: &subject.doses,
+        covariates: &subject.covariates,
+    };
+    let obj = Objective::new(&model, ind, &records, &map);
+    let psi = map.typical_psi(&model);
+    g.sample_size(50);
+    g.bench_function("objective_eval_stein2019", |b| b.iter(|| obj.value(&psi)));
+    let theta = model.typical();
+    let mut out = vec![0.0; records.len()];
+    g.bench_function("predict_stein2019_13_points", |b| {
+        b.iter(|| model.predict(&theta, &ind, &records.times, &records.outputs, &mut out))
+    });
+    g.finish();
+}
+
+fn cd19(c: &mut Criterion) {
+    // data/example.csv (18 subjects, 50e6-class doses), transgene + B cells, kexp, kdM
+    // and kkill free, everything else fixed at the typical values.
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("data/example.csv");
+    let data = read_csv(&path).expect("data/example.csv").dataset;
+    let model = Model::load("cd19_bcell").expect("built-in cd19_bcell");
+    let free = ["kexp", "kdM", "kkill"];
+    let mut opts = options();
+    opts.fixed = model
+        .parameters()
+        .iter()
+        .filter(|p| !p.fixed && !free.contains(&p.name.as_str()))
+        .map(|p| (p.name.clone(), p.typical))
+        .collect();
+    opts.analytes = Some(vec![
+        cartkin::data::Analyte::new("transgene"),
+        cartkin::data::Analyte::new("b_cells"),
+    ]);
+    let fit = fit_individuals(&model, &data, &opts).expect("fit");
+    let ok = fit
+        .subjects
+        .iter()
+        .filter(|s| s.status.optimum_reached())
+        .count();
+    let evals: u64 = fit.subjects.iter().map(|s| s.evaluations).sum();
+    eprintln!(
+        "cd19_bcell: {ok}/{} subjects converged, {:.0} objective evaluations per subject",
+        data.subjects.len(),
+        evals as f64 / data.subjects.len() as f64
+    );
+    let mut g = c.benchmark_group("fit_individual");
+    g.sample_size(10);
+    g.bench_function("cd19_bcell_18_subjects_3_free", |b| {
         b.iter(|| fit_individuals(&model, &data, &opts).expect("fit"))
     });
     g.finish();
 }
 
-criterion_group!(benches, stein);
+criterion_group!(benches, stein, cd19);
 criterion_main!(benches);

@@ -5,7 +5,8 @@
 //!   tests/simulate_common (the floor: no interpreter). Target ≥ 5e7 predictions/s.
 //! - `cd19_bcell_10000x365_2threads`: `cartkin::simulate::simulate` of 10,000 subjects
 //!   (one dose level, 50e6 cells, the model's IIV) on the daily grid 0..=365 with the
-//!   outputs transgene and b_cells, on a 2-thread pool; and the same followed by the
+//!   outputs transgene and b_cells, on a 2-thread pool, at the model file's tolerances
+//!   and at the SciPy peer's (rtol 1e-6, atol 1e-9); and the latter followed by the
 //!   summaries and per-subject endpoints (no file output). Target < 2 s.
 //!
 //! SciPy comparison: /work/shared/peers/bench_scipy.py (vectorised closed form ≈ 3e7
@@ -68,15 +69,7 @@ fn closed_form(c: &mut Criterion) {
 }
 
 fn cd19(c: &mut Criterion) {
-    // The built-in, or a model file named by CARTKIN_BENCH_CD19 (before the library lands).
-    let name = std::env::var("CARTKIN_BENCH_CD19").unwrap_or_else(|_| "cd19_bcell".into());
-    let model = match Model::load(&name) {
-        Ok(m) => m,
-        Err(e) => {
-            eprintln!("cd19_bcell bench skipped: {e}");
-            return;
-        }
-    };
+    let mut model = Model::load("cd19_bcell").unwrap();
     let design = SimulationDesign {
         doses: vec![DoseLevel {
             dose: 50e6,
@@ -95,7 +88,17 @@ fn cd19(c: &mut Criterion) {
         .unwrap();
     let mut g = c.benchmark_group("cd19_bcell_10000x365_2threads");
     g.sample_size(10);
-    g.bench_function("simulate", |b| {
+    // at the model file's tolerances (cd19_bcell: Dopri5 rtol 1e-8, atol 1e-10)
+    g.bench_function("simulate_model_tolerance", |b| {
+        b.iter(|| pool.install(|| black_box(simulate(&model, &design, &|_| {}).unwrap())))
+    });
+    // at the SciPy peer's tolerances (LSODA rtol 1e-6, atol 1e-9): the equal-tolerance
+    // comparison of SPEC §8
+    let mut options = model.solver_options().clone();
+    options.rtol = 1e-6;
+    options.atol = 1e-9;
+    model.set_solver_options(options);
+    g.bench_function("simulate_rtol1e-6", |b| {
         b.iter(|| pool.install(|| black_box(simulate(&model, &design, &|_| {}).unwrap())))
     });
     g.bench_function("simulate_summaries_endpoints", |b| {

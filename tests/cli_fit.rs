@@ -234,3 +234,50 @@ fn every_subject_failing_exits_2() {
     let ind = std::fs::read_to_string(tmp.path().join("o/individual.csv")).unwrap();
     assert!(ind.lines().skip(1).all(|l| l.contains(",failed,")), "{ind}");
 }
+
+#[test]
+fn cd19_bcell_fits_transgene_and_b_cells_jointly() {
+    // kexp, kdM, kkill free (the CAR-T expansion, memory decline and B-cell killing);
+    // everything else fixed at the model's typical values through --fix.
+    let model = cartkin::model::Model::load("cd19_bcell").unwrap();
+    use cartkin::model::Predict;
+    let fix: Vec<String> = model
+        .parameters()
+        .iter()
+        .filter(|p| !p.fixed && !["kexp", "kdM", "kkill"].contains(&p.name.as_str()))
+        .map(|p| format!("{}={}", p.name, p.typical))
+        .collect();
+    let fix = fix.join(",");
+    let tmp = tempfile::tempdir().unwrap();
+    let data = example();
+    let o = cartkin(
+        tmp.path(),
+        &[
+            "fit",
+            data.to_str().unwrap(),
+            "--model",
+            "cd19_bcell",
+            "--analytes",
+            "transgene,b_cells",
+            "--fix",
+            &fix,
+            "--out",
+            "o",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let run: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(tmp.path().join("o/run.json")).unwrap())
+            .unwrap();
+    assert_eq!(
+        run["free_parameters"],
+        serde_json::json!(["kexp", "kdM", "kkill"])
+    );
+    // 231 transgene + 250 b_cells records used; igg excluded by --analytes.
+    assert_eq!(run["observations"]["used"], 231 + 250);
+    assert_eq!(run["observations"]["excluded_by_analytes"]["igg"], 139);
+    let reached = run["n_converged"].as_u64().unwrap() + run["n_hessian_not_pd"].as_u64().unwrap();
+    assert!(reached >= 15, "{run}");
+    let pred = std::fs::read_to_string(tmp.path().join("o/predictions.csv")).unwrap();
+    assert!(pred.lines().any(|l| l.split(',').nth(2) == Some("b_cells")));
+}

@@ -142,6 +142,20 @@ fn thread_count_and_shards_do_not_change_the_files() {
             "{f}: merged shards vs whole run"
         );
     }
+    // a full Ω from a file (here the model's own diagonal, written out) gives the same
+    // files as the model's Ω: the same draws z and the same Cholesky factor diag(ω)
+    std::fs::write(
+        d.join("omega.csv"),
+        "parameter,foldx,tmax,cmax,alpha,fb,beta\n\
+         foldx,2.4,0,0,0,0,0\ntmax,0,0.38,0,0,0,0\ncmax,0,0,0.65,0,0,0\n\
+         alpha,0,0,0,0.91,0,0\nfb,0,0,0,0,0.8,0\nbeta,0,0,0,0,0,0.86\n",
+    )
+    .unwrap();
+    run(&["--omega", "omega.csv", "--out", "om"]);
+    assert_eq!(
+        read(&d.join("t1"), "simulation.csv"),
+        read(&d.join("om"), "simulation.csv")
+    );
     // the dataset is readable input for cartkin (round trip of the format)
     ok(d, &["check", "t1/dataset.csv"]);
     // the summary has one row per dose × analyte × time
@@ -284,6 +298,54 @@ fn bad_arguments_exit_1_with_a_message() {
     check(
         &["--scenario", "bad.toml", "--model", "stein2019"],
         "cannot be used with",
+    );
+    std::fs::write(
+        d.join("omega.csv"),
+        "parameter,foldx,cmax\nfoldx,2.4,0.6\ncmax,0.6\n",
+    )
+    .unwrap();
+    check(
+        &[
+            "--model",
+            "stein2019",
+            "--dose",
+            "1e6",
+            "--omega",
+            "omega.csv",
+        ],
+        "omega.csv:3: 1 values: expected 2",
+    );
+    std::fs::write(
+        d.join("omega.csv"),
+        "parameter,foldx,cmax\nfoldx,2.4,2\ncmax,2,0.65\n",
+    )
+    .unwrap();
+    check(
+        &[
+            "--model",
+            "stein2019",
+            "--dose",
+            "1e6",
+            "--omega",
+            "omega.csv",
+        ],
+        "positive semi-definite",
+    );
+    std::fs::write(
+        d.join("omega.csv"),
+        "parameter,foldx,cmx\nfoldx,2.4,0\ncmx,0,0.65\n",
+    )
+    .unwrap();
+    check(
+        &[
+            "--model",
+            "stein2019",
+            "--dose",
+            "1e6",
+            "--omega",
+            "omega.csv",
+        ],
+        "has no parameter `cmx`",
     );
     // nothing was written by the failures
     assert!(!d.join("x").exists());

@@ -98,26 +98,46 @@ fn fused_shapes_round_like_the_plain_expression() {
     check("X / Y * 3", x, y, x / y * 3.0);
     check("X * Y / (Y + 3)", x, y, x * y / (y + 3.0));
     // chains of three or more terms become one sum instruction
-    check("X * Y - 3 * X - Y * X * 2 + X", x, y, x * y - 3.0 * x - y * x * 2.0 + x);
+    check(
+        "X * Y - 3 * X - Y * X * 2 + X",
+        x,
+        y,
+        x * y - 3.0 * x - y * x * 2.0 + x,
+    );
     check("3 - X * (Y * 2) + Y", x, y, 3.0 - x * (y * 2.0) + y);
     check("X * Y * 2 - Y", x, y, x * y * 2.0 - y);
     // production from a mixture minus first-order loss: one instruction
-    check("Y * (X * Y + 2 * X) - 3 * X", x, y, y * (x * y + 2.0 * x) - 3.0 * x);
-    check("(X * Y + 2 * X) * Y - 3 * X", x, y, (x * y + 2.0 * x) * y - 3.0 * x);
+    check(
+        "Y * (X * Y + 2 * X) - 3 * X",
+        x,
+        y,
+        y * (x * y + 2.0 * x) - 3.0 * x,
+    );
+    check(
+        "(X * Y + 2 * X) * Y - 3 * X",
+        x,
+        y,
+        (x * y + 2.0 * x) * y - 3.0 * x,
+    );
 }
 
 #[test]
 fn consecutive_quotients_and_maxima_pair_up_exactly() {
-    let m = model("param y = 1.3 identity
+    let m = model(
+        "param y = 1.3 identity
 let p = t / y
 let q = y / (t + 1)
 let r = max(t, y)
 let s2 = max(y, 2)
-output y = p * q + r * s2 - p");
+output y = p * q + r * s2 - p",
+    );
     let (x, y) = (0.77f64, 1.3f64);
     let (p, q, r, s2) = (x / y, y / (x + 1.0), x.max(y), y.max(2.0));
     let expected = p * q + r * s2 - p;
-    assert_eq!(eval_with(&m, &[y], &Covariates::default(), x).to_bits(), expected.to_bits());
+    assert_eq!(
+        eval_with(&m, &[y], &Covariates::default(), x).to_bits(),
+        expected.to_bits()
+    );
 }
 
 #[test]
@@ -231,4 +251,20 @@ fn stein_closed_form_matches_the_formula() {
     approx::assert_relative_eq!(out[2], out[3], max_relative = 1e-5);
     // at t = tmax the right-hand branch: (1 - fb)·cmax + fb·cmax = cmax to rounding
     approx::assert_relative_eq!(out[3], cmax, max_relative = 1e-15);
+}
+
+#[test]
+fn model_is_clone_send_sync() {
+    fn check<T: Clone + Send + Sync>() {}
+    check::<Model>();
+}
+
+#[test]
+fn cd19_right_hand_side_stays_compact() {
+    // Pinned so that a regression in hoisting or instruction selection shows: the 10
+    // derivatives and 6 dynamic lets of cd19_bcell compile to 15 instructions (guard
+    // maxima paired, antigen load and B-cell balances as sums, Ig turnover fused).
+    let m = Model::load("cd19_bcell").unwrap();
+    let listing = m.rhs_listing();
+    assert!(listing.len() <= 15, "{}", listing.join("\n"));
 }

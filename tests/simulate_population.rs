@@ -11,9 +11,10 @@
 
 mod simulate_common;
 
+use cartkin::model::Model;
 use cartkin::simulate::endpoints::{endpoints, summarise_endpoints, METRICS};
 use cartkin::simulate::summary::summarise;
-use cartkin::simulate::{simulate, DoseLevel, SimulationDesign, Variability};
+use cartkin::simulate::{simulate, DoseLevel, Omega, SimulationDesign, Variability};
 use simulate_common::{stein, Stein, OMEGA2, TYPICAL};
 
 const N: usize = 20_000;
@@ -52,7 +53,8 @@ fn cmax_is_lognormal_around_the_typical_cmax() {
     assert_eq!(s.len(), 1);
     let cmax = METRICS.iter().position(|m| *m == "cmax").unwrap();
     let tmax = METRICS.iter().position(|m| *m == "tmax").unwrap();
-    let (n, median, p05, p95) = s[0].metrics[cmax];
+    let m = s[0].metrics[cmax];
+    let (n, median, p05, p95) = (m.n, m.median, m.p05, m.p95);
     assert_eq!(n, N);
     let omega = OMEGA2[2].sqrt();
     let mu = TYPICAL[2].ln();
@@ -70,8 +72,8 @@ fn cmax_is_lognormal_around_the_typical_cmax() {
         "p95 {p95}"
     );
     // Tmax is 9.3 for every subject (no IIV on tmax).
-    assert_eq!(s[0].metrics[tmax].1, Some(9.3));
-    assert_eq!(s[0].metrics[tmax].2, Some(9.3));
+    assert_eq!(s[0].metrics[tmax].median, Some(9.3));
+    assert_eq!(s[0].metrics[tmax].p05, Some(9.3));
 }
 
 #[test]
@@ -164,4 +166,74 @@ fn the_typical_subject_is_the_closed_form_at_typical_values() {
             assert_eq!(sim.value(s, t, 0), (stein(&theta, time), false));
         }
     }
+}
+
+#[test]
+fn built_in_stein2019_with_a_full_omega_on_cmax_only() {
+    // The model file's stein2019 with Ω = [0.65] over cmax alone (a full Ω replacing the
+    // model's diagonal): Cmax at the sample at Tmax = 9.3 d is log-normal (log 24000, 0.65).
+    let model = Model::load("stein2019").unwrap();
+    let mut d = design(vec![0.0, 4.0, 9.3, 14.0, 28.0], false);
+    d.variability = Variability::Population(Omega::Full {
+        parameters: vec!["cmax".into()],
+        matrix: vec![OMEGA2[2]],
+    });
+    let d = d.check(&model).unwrap();
+    let sim = simulate(&model, &d, &|_| {}).unwrap();
+    let s = summarise_endpoints(&endpoints(&sim));
+    let cmax = METRICS.iter().position(|m| *m == "cmax").unwrap();
+    let m = s[0].metrics[cmax];
+    let (n, median, p05, p95) = (m.n, m.median, m.p05, m.p95);
+    assert_eq!(n, N);
+    let omega = OMEGA2[2].sqrt();
+    let mu = TYPICAL[2].ln();
+    let (median, p05, p95) = (median.unwrap(), p05.unwrap(), p95.unwrap());
+    assert!(
+        (median.ln() - mu).abs() < 4.0 * se_median(omega),
+        "median {median}"
+    );
+    assert!(
+        (p05.ln() - (mu - Z95 * omega)).abs() < 4.0 * se_p05(omega),
+        "p05 {p05}"
+    );
+    assert!(
+        (p95.ln() - (mu + Z95 * omega)).abs() < 4.0 * se_p05(omega),
+        "p95 {p95}"
+    );
+}
+
+#[test]
+fn correlated_random_effects_follow_the_full_omega() {
+    // log C(0) = log(cmax/foldx) = const + η_cmax − η_foldx. With var(η_foldx) = 2.4,
+    // var(η_cmax) = 0.65 and correlation 0.5 (covariance 0.5·sqrt(2.4·0.65) = 0.62450),
+    // var(log C(0)) = 2.4 + 0.65 − 2·0.62450 = 1.80100 (hand computation).
+    let model = Model::load("stein2019").unwrap();
+    let cov = 0.5 * (OMEGA2[0] * OMEGA2[2]).sqrt();
+    let mut d = design(vec![0.0], false);
+    d.variability = Variability::Population(Omega::Full {
+        parameters: vec!["foldx".into(), "cmax".into()],
+        matrix: vec![OMEGA2[0], cov, cov, OMEGA2[2]],
+    });
+    let d = d.check(&model).unwrap();
+    let sim = simulate(&model, &d, &|_| {}).unwrap();
+    let day0 = &summarise(&sim)[0];
+    let omega = (OMEGA2[0] + OMEGA2[2] - 2.0 * cov).sqrt();
+    assert!((omega * omega - 1.80100).abs() < 1e-5);
+    let mu = (TYPICAL[2] / TYPICAL[0]).ln();
+    let [p05, _, median, _, p95] = day0.percentiles.map(Option::unwrap);
+    assert!(
+        (median.ln() - mu).abs() < 4.0 * se_median(omega),
+        "median {median}"
+    );
+    assert!(
+        (p05.ln() - (mu - Z95 * omega)).abs() < 4.0 * se_p05(omega),
+        "p05 {p05}"
+    );
+    assert!(
+        (p95.ln() - (mu + Z95 * omega)).abs() < 4.0 * se_p05(omega),
+        "p95 {p95}"
+    );
+    // without the correlation the spread would be sqrt(3.05) = 1.746, not 1.342: the
+    // 95th percentile tells them apart by far more than the tolerance
+    assert!(((mu + Z95 * 3.05f64.sqrt()) - p95.ln()).abs() > 10.0 * se_p05(omega));
 }

@@ -385,3 +385,32 @@ fn robertson_to_1e11_matches_the_ivp_test_set() {
         "{stats:?}"
     );
 }
+
+#[test]
+fn the_right_hand_side_is_never_evaluated_outside_the_segment() {
+    // A piecewise model relies on it: f beyond a stop time may belong to the next piece.
+    let segments = [
+        (0.0, 365.0),
+        (9.3, 9.300_000_000_1),
+        (100.0, f64::from_bits(100.0_f64.to_bits() + 3)),
+        (0.0, 1e-12),
+    ];
+    for method in [Method::Dopri5, Method::Rodas4] {
+        for (t0, t1) in segments {
+            let (mut lo, mut hi) = (f64::INFINITY, f64::NEG_INFINITY);
+            let mut sys = FnSystem::new(2, |t: f64, y: &[f64], dy: &mut [f64]| {
+                lo = lo.min(t);
+                hi = hi.max(t);
+                dy[0] = -0.3 * y[0] + (0.1 * t).sin();
+                dy[1] = 0.3 * y[0] - 0.01 * y[1];
+            });
+            let mut solver = Solver::new(2, options(method, 1e-8, 1e-10));
+            let (_, _, result) = solve(&mut solver, &mut sys, t0, t1, &[1.0, 0.0], &[t1]);
+            result.unwrap();
+            assert!(
+                lo >= t0 && hi <= t1,
+                "{method:?} on [{t0}, {t1}] evaluated f on [{lo}, {hi}]"
+            );
+        }
+    }
+}

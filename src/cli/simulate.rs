@@ -15,7 +15,7 @@ use crate::simulate::output::{write_results, ModelInfo, RunContext};
 use crate::simulate::population::parse_covariate;
 use crate::simulate::scenario::LoadedScenario;
 use crate::simulate::{
-    simulate, DoseLevel, DoseUnit, Shard, SimulateError, SimulationDesign, Variability,
+    simulate, DoseLevel, DoseUnit, Omega, Shard, SimulateError, SimulationDesign, Variability,
 };
 
 /// Arguments of `cartkin simulate`.
@@ -78,6 +78,11 @@ pub struct SimulateArgs {
     /// Typical value of a parameter, repeatable: NAME=VALUE [default: the model's].
     #[arg(long = "param", conflicts_with = "scenario", value_name = "NAME=VALUE")]
     pub params: Vec<String>,
+    /// Between-subject covariance on the estimation scale replacing the model's diagonal
+    /// ω² (e.g. from a population fit): a CSV matrix with a header `parameter,P1,P2,...`
+    /// and one row `Pi,v1,v2,...` per parameter, in the same order.
+    #[arg(long, conflicts_with = "typical", value_name = "FILE.csv")]
+    pub omega: Option<PathBuf>,
     /// Add residual error (the model's error models) and censor below the LLOQ.
     #[arg(long, conflicts_with = "typical")]
     pub with_error: bool,
@@ -137,6 +142,70 @@ fn read_schedule(path: &Path) -> Result<Vec<f64>, CliError> {
         )));
     }
     Ok(times)
+}
+
+/// Read a covariance matrix file (see `--omega`).
+fn read_omega(path: &Path) -> Result<Omega, CliError> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| input(format!("--omega {}: cannot read: {e}", path.display())))?;
+    let at = |line: usize, m: String| input(format!("{}:{line}: {m}", path.display()));
+    let mut lines = text
+        .lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty());
+    let Some((_, header)) = lines.next() else {
+        return Err(input(format!(
+            "{}: empty: expected a header parameter,P1,P2,...",
+            path.display()
+        )));
+    };
+    let names: Vec<String> = header
+        .split(',')
+        .skip(1)
+        .map(|n| n.trim().to_string())
+        .collect();
+    let mut matrix = Vec::with_capacity(names.len() * names.len());
+    let mut rows = 0;
+    for (i, line) in lines {
+        let f: Vec<&str> = line.split(',').map(str::trim).collect();
+        let expected = names
+            .get(rows)
+            .map(String::as_str)
+            .unwrap_or("(no more rows)");
+        if f[0] != expected {
+            return Err(at(
+                i + 1,
+                format!(
+                    "row '{}': expected the row of '{expected}' (rows in the header's order)",
+                    f[0]
+                ),
+            ));
+        }
+        if f.len() != names.len() + 1 {
+            return Err(at(
+                i + 1,
+                format!("{} values: expected {}", f.len() - 1, names.len()),
+            ));
+        }
+        for v in &f[1..] {
+            matrix.push(
+                v.parse::<f64>()
+                    .map_err(|_| at(i + 1, format!("'{v}': expected a number")))?,
+            );
+        }
+        rows += 1;
+    }
+    if rows != names.len() {
+        return Err(input(format!(
+            "{}: {rows} rows: expected {} (a square matrix)",
+            path.display(),
+            names.len()
+        )));
+    }
+    Ok(Omega::Full {
+        parameters: names,
+        matrix,
+    })
 }
 
 fn name_value(flag: &str, spec: &str) -> Result<(String, f64), CliError> {
@@ -208,6 +277,9 @@ fn design_of(
             (model, d, None)
         }
     };
+    if let Some(p) = &a.omega {
+        design.variability = Variability::Population(read_omega(p)?);
+    }
     if a.typical {
         design.variability = Variability::Typical;
         for d in &mut design.doses {

@@ -1,7 +1,7 @@
 //! Individual (per-subject) maximum-likelihood estimation: each subject's free parameters
 //! minimise its own −2LL ([`super::likelihood`]) on the estimation scale
 //! ([`super::objective`]), from a multistart ([`super::start`]) through Nelder–Mead and
-//! L-BFGS ([`super::optimise`]), with SEs from the Hessian ([`super::covariance`]).
+//! BFGS ([`super::optimise`]), with SEs from the Hessian ([`super::covariance`]).
 //!
 //! Estimated per subject: every parameter not `fixed` in the model file and not fixed by
 //! the caller (`--fix p=v`), structural and residual alike. Subjects are fitted in

@@ -4,23 +4,28 @@
 //!    with a finite objective.
 //! 2. Derivative-free stage: Nelder–Mead (Nelder & Mead 1965; argmin's implementation,
 //!    standard coefficients α = 1, γ = 2, ρ = ½, σ = ½) from each kept point, initial
-//!    simplex = the point plus `simplex_step` along each axis. Stops when the standard
+//!    simplex = the point plus `simplex_step` along each axis (argmin's executor timer
+//!    off). Stops when the standard
 //!    deviation of the simplex costs is below `nm_sd_tol` or after `nm_max_iter`
 //!    iterations. Infeasible points cost +∞ and are ranked last.
-//! 3. Gradient stage: L-BFGS (memory 7; Nocedal & Wright 2006, Alg. 7.5) with the
-//!    Moré–Thuente line search from the best Nelder–Mead point, with central
-//!    finite-difference gradients ([`super::objective`]). Stops when the gradient's
-//!    2-norm is below `grad_tol`, when the cost changes by less than 10⁻¹² between
-//!    iterations, or after `bfgs_max_iter` iterations. A failed line search keeps the
+//! 3. Gradient stage: BFGS (Nocedal & Wright 2006, Alg. 6.1) with the Moré–Thuente line
+//!    search from the chosen Nelder–Mead point, with central finite-difference gradients
+//!    ([`super::objective`]) and the initial inverse Hessian H₀⁻¹ from the
+//!    central-difference Hessian there (when positive definite; else a scaled identity),
+//!    so the first step is a Newton step. Stops when the gradient's 2-norm is below
+//!    `grad_tol` or after `bfgs_max_iter` iterations; a failed line search keeps the
 //!    better of the two stages' points.
-//!    Several Nelder–Mead runs ending within [`TIE_TOL`] of the lowest −2LL are ties
+//!    Several Nelder–Mead runs ending within max([`TIE_TOL`], 10·`nm_sd_tol`) of the
+//!    lowest −2LL are ties
 //!    (e.g. the two labellings of a biexponential, (α, F_B) ↔ (β, 1 − F_B)): the one
 //!    closest to the typical values (Euclidean, estimation scale) is kept, so estimates
 //!    follow the model's declared convention.
 //! 4. Newton polish and convergence test: with g the central-difference gradient and H
 //!    the central-difference Hessian ([`super::covariance::hessian`]) at the point, when
-//!    H is positive definite take the Newton step −H⁻¹g (halved up to 20 times until
-//!    −2LL does not increase), at most `newton_max_iter` times, until the Newton
+//!    H is positive definite take the Newton step −H⁻¹g, otherwise the shifted step
+//!    −(H + μI)⁻¹g (Levenberg-type, smallest μ that makes it positive definite), halved
+//!    up to 20 times until −2LL does not increase, at most `newton_max_iter` times,
+//!    until the Newton
 //!    decrement gᵀH⁻¹g (twice the predicted remaining decrease of −2LL; scale-free)
 //!    is below `newton_tol`: converged. When H is not positive definite (a parameter on a
 //!    bound or not identifiable), the test is the ∞-norm of g over the coordinates free
@@ -32,7 +37,7 @@
 use argmin::core::{CostFunction, Error, Executor, Gradient, TerminationReason};
 use argmin::solver::linesearch::MoreThuenteLineSearch;
 use argmin::solver::neldermead::NelderMead;
-use argmin::solver::quasinewton::LBFGS;
+use argmin::solver::quasinewton::BFGS;
 
 use super::covariance::hessian;
 use super::objective::Objective;
@@ -103,6 +108,7 @@ fn nelder_mead<M: Predict + ?Sized>(
     }
     let solver = NelderMead::new(simplex).with_sd_tolerance(s.nm_sd_tol)?;
     let res = Executor::new(Problem(obj), solver)
+        .timer(false)
         .configure(|st| st.max_iters(s.nm_max_iter))
         .run()?;
     let st = res.state();
@@ -111,28 +117,62 @@ fn nelder_mead<M: Predict + ?Sized>(
     Ok((best, st.best_cost))
 }
 
-/// L-BFGS from `x0`: the best point, its cost and why it stopped.
-fn lbfgs<M: Predict + ?Sized>(
+/// BFGS from `x0` with initial inverse Hessian `inv_h0`: the best point, its cost and
+/// why it stopped.
+fn bfgs<M: Predict + ?Sized>(
     obj: &Objective<'_, M>,
     x0: Vec<f64>,
+    inv_h0: Vec<Vec<f64>>,
     s: &FitSettings,
 ) -> Result<(Vec<f64>, f64, String), Error> {
-    let solver = LBFGS::new(MoreThuenteLineSearch::new(), 7)
+    let solver = BFGS::new(MoreThuenteLineSearch::new())
         .with_tolerance_grad(s.grad_tol)?
-        .with_tolerance_cost(1e-12)?;
+        .with_tolerance_cost(1e-8)?;
     let res = Executor::new(Problem(obj), solver)
-        .configure(|st| st.param(x0).max_iters(s.bfgs_max_iter))
+        .timer(false)
+        .configure(|st| st.param(x0).inv_hessian(inv_h0).max_iters(s.bfgs_max_iter))
         .run()?;
     let st = res.state();
     let reason = match st.termination_status {
         argmin::core::TerminationStatus::Terminated(TerminationReason::MaxItersReached) => {
-            "L-BFGS iteration limit".to_string()
+            "BFGS iteration limit".to_string()
         }
-        ref t => format!("L-BFGS: {t}"),
+        ref t => format!("BFGS: {t}"),
     };
     let mut best = st.best_param.clone().unwrap_or_default();
     obj.map().clamp(&mut best);
     Ok((best, st.best_cost, reason))
+}
+
+/// Initial inverse Hessian for BFGS: H⁻¹ of the central-difference Hessian when it is
+/// positive definite, else the identity scaled by 1/max(1, largest |Hᵢᵢ|).
+fn initial_inverse_hessian<M: Predict + ?Sized>(
+    obj: &Objective<'_, M>,
+    x: &[f64],
+) -> Vec<Vec<f64>> {
+    let d = x.len();
+    let h = hessian(obj, x).ok();
+    if let Some(h) = &h {
+        let m = nalgebra::DMatrix::from_row_slice(d, d, h);
+        if m.iter().all(|v| v.is_finite()) {
+            if let Some(c) = m.clone().cholesky() {
+                let inv = c.inverse();
+                return (0..d)
+                    .map(|i| (0..d).map(|j| inv[(i, j)]).collect())
+                    .collect();
+            }
+        }
+    }
+    let scale = h
+        .map(|h| (0..d).map(|i| h[i * d + i].abs()).fold(1.0, f64::max))
+        .unwrap_or(1.0);
+    (0..d)
+        .map(|i| {
+            (0..d)
+                .map(|j| if i == j { 1.0 / scale } else { 0.0 })
+                .collect()
+        })
+        .collect()
 }
 
 /// Tie tolerance on −2LL between Nelder–Mead runs.
@@ -159,16 +199,31 @@ fn axis_minimum<M: Predict + ?Sized>(obj: &Objective<'_, M>, x: &[f64], fx: f64,
     true
 }
 
-/// The Newton step −H⁻¹g when H (row-major) is positive definite.
-fn newton_step(hess: &[f64], g: &[f64]) -> Option<Vec<f64>> {
+/// The Newton step −H⁻¹g and `true` when H (row-major) is positive definite; otherwise
+/// the step −(H + μI)⁻¹g with the smallest μ = 10ᵏ·10⁻⁸·max(1, max |Hᵢᵢ|), k = 0..16,
+/// that makes the matrix positive definite (Levenberg-type shift; Nocedal & Wright
+/// 2006 §3.4) and `false`.
+fn newton_step(hess: &[f64], g: &[f64]) -> Option<(Vec<f64>, bool)> {
     let d = g.len();
     let h = nalgebra::DMatrix::from_row_slice(d, d, hess);
     if h.iter().any(|v| !v.is_finite()) {
         return None;
     }
-    let chol = h.cholesky()?;
-    let step = chol.solve(&nalgebra::DVector::from_column_slice(g));
-    Some(step.iter().map(|v| -v).collect())
+    let rhs = nalgebra::DVector::from_column_slice(g);
+    let negate = |v: nalgebra::DVector<f64>| v.iter().map(|x| -x).collect::<Vec<f64>>();
+    if let Some(chol) = h.clone().cholesky() {
+        return Some((negate(chol.solve(&rhs)), true));
+    }
+    let scale = (0..d).map(|i| h[(i, i)].abs()).fold(1.0, f64::max);
+    let mut mu = 1e-8 * scale;
+    for _ in 0..=16 {
+        let shifted = &h + nalgebra::DMatrix::<f64>::identity(d, d) * mu;
+        if let Some(chol) = shifted.cholesky() {
+            return Some((negate(chol.solve(&rhs)), false));
+        }
+        mu *= 10.0;
+    }
+    None
 }
 
 /// The gradient's ∞-norm over coordinates free to move (module docs, step 4).
@@ -230,17 +285,18 @@ pub fn minimise<M: Predict + ?Sized>(
     };
     let Some((nm_x, nm_cost)) = runs
         .into_iter()
-        .filter(|r| r.1 <= lowest + TIE_TOL)
+        .filter(|r| r.1 <= lowest + TIE_TOL.max(10.0 * s.nm_sd_tol))
         .min_by(|a, b| distance(&a.0).total_cmp(&distance(&b.0)))
     else {
         return Err("Nelder–Mead failed".into());
     };
-    let (mut x, mut message) = match lbfgs(obj, nm_x.clone(), s) {
+    let inv_h0 = initial_inverse_hessian(obj, &nm_x);
+    let (mut x, mut message) = match bfgs(obj, nm_x.clone(), inv_h0, s) {
         Ok((x, c, why)) if c.is_finite() && c <= nm_cost => (x, why),
         Ok((_, _, why)) => (nm_x, format!("{why}; kept the Nelder–Mead point")),
         Err(e) => (
             nm_x,
-            format!("L-BFGS stopped ({e}); kept the Nelder–Mead point"),
+            format!("BFGS stopped ({e}); kept the Nelder–Mead point"),
         ),
     };
     obj.map().clamp(&mut x);
@@ -255,13 +311,24 @@ pub fn minimise<M: Predict + ?Sized>(
         let h = hessian(obj, &x).ok();
         let step = h.as_deref().and_then(|h| newton_step(h, &gradient));
         hess = h;
-        let Some(step) = step else {
+        let Some((step, pd)) = step else {
             decrement = None;
             break;
         };
-        let dec: f64 = -step.iter().zip(&gradient).map(|(a, b)| a * b).sum::<f64>();
-        decrement = Some(dec);
-        if dec < s.newton_tol || iter == s.newton_max_iter {
+        if pd {
+            let dec: f64 = -step.iter().zip(&gradient).map(|(a, b)| a * b).sum::<f64>();
+            decrement = Some(dec);
+            if dec < s.newton_tol {
+                break;
+            }
+        } else {
+            decrement = None;
+            let norm = active_gradient_norm(&obj.map().lower, &obj.map().upper, &x, &gradient);
+            if norm < s.grad_tol {
+                break;
+            }
+        }
+        if iter == s.newton_max_iter {
             break;
         }
         let mut alpha = 1.0;

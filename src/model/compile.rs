@@ -147,20 +147,20 @@ impl<'a> Gen<'a> {
                 continue;
             }
             let (name, expr) = &self.decls.lets[i];
-            let s = self.to_slot(expr, &let_slots, &mut code);
+            let s = self.slot_of(expr, &let_slots, &mut code);
             self.names.push((s, format!("`{}`", name.text)));
             let_slots[i] = Some(s);
         }
         let mut out = Vec::new();
         for (e, what) in roots {
-            let s = self.to_slot(e, &let_slots, &mut code);
+            let s = self.slot_of(e, &let_slots, &mut code);
             self.names.push((s, what.clone()));
             out.push(s);
         }
         (code, out)
     }
 
-    fn to_slot(&mut self, e: &Expr, let_slots: &[Option<Slot>], code: &mut Block) -> Slot {
+    fn slot_of(&mut self, e: &Expr, let_slots: &[Option<Slot>], code: &mut Block) -> Slot {
         match self.lower(e, let_slots, false) {
             Low::Const(x) => self.literal(x),
             Low::Ind(n) => emit(&n, &mut self.individual, &mut self.next, self.one),

@@ -210,13 +210,11 @@ pub(crate) fn tokenize(src: &str) -> Result<Vec<Token>, Located> {
             };
             match tok {
                 Tok::LParen => open.push(pos),
-                Tok::RParen => {
-                    if open.pop().is_none() {
-                        return Err(Located::new(
-                            pos,
-                            "unbalanced `)`: there is no `(` open before it",
-                        ));
-                    }
+                Tok::RParen if open.pop().is_none() => {
+                    return Err(Located::new(
+                        pos,
+                        "unbalanced `)`: there is no `(` open before it",
+                    ));
                 }
                 _ => {}
             }

@@ -255,7 +255,7 @@ fn build(source: &str) -> Result<Model, Located> {
                 };
                 for (v, what) in [(rtol, "rtol"), (atol, "atol")] {
                     if let Some(x) = v {
-                        if !(*x > 0.0) {
+                        if x.is_nan() || *x <= 0.0 {
                             return Err(Located::new(
                                 s.pos,
                                 format!("{what} {x}: expected a positive tolerance"),
@@ -462,7 +462,7 @@ fn parameter(p: &super::ast::ParamDecl) -> Result<Parameter, Located> {
         Transform::Identity => (f64::NEG_INFINITY, f64::INFINITY),
         Transform::Logit => (0.0, 1.0),
     });
-    if !(lower < upper) {
+    if lower.is_nan() || upper.is_nan() || lower >= upper {
         return err(format!(
             "bounds {lower} {upper}: expected the lower bound below the upper"
         ));
@@ -491,7 +491,7 @@ fn parameter(p: &super::ast::ParamDecl) -> Result<Parameter, Located> {
                     .into(),
             );
         }
-        if !(w >= 0.0) {
+        if w.is_nan() || w < 0.0 {
             return err(format!("iiv {w}: expected a variance ≥ 0"));
         }
     }

@@ -260,7 +260,7 @@ impl Model {
                 self.outputs.len()
             )));
         }
-        if let Some(w) = times.windows(2).find(|w| !(w[0] <= w[1])) {
+        if let Some(w) = times.windows(2).find(|w| w[0] > w[1]) {
             return Err(self.input_error(format!(
                 "requested times must be sorted, found {} before {}",
                 w[0], w[1]

@@ -214,7 +214,16 @@ pub(crate) fn emit(node: &Node, block: &mut Block, next: &mut usize, one: Slot) 
             };
             let (k, a, b, c, e) = (em!(*k), em!(*a), em!(*b), em!(*c), em!(*e));
             let (f, g) = (em!(kid(r, 0)), em!(kid(r, 1)));
-            Ins::MixOut { d: fresh!(), k, a, b, c, e, f, g }
+            Ins::MixOut {
+                d: fresh!(),
+                k,
+                a,
+                b,
+                c,
+                e,
+                f,
+                g,
+            }
         }
         (Op::Sub, [l, r]) if is(l, Op::Mul) && is(r, Op::Mul) => {
             let (a, b, c, e) = (
@@ -278,8 +287,19 @@ pub(crate) fn emit(node: &Node, block: &mut Block, next: &mut usize, one: Slot) 
             }
         }
         (Op::Div, [l, r]) if is(l, Op::Mul) && is(r, Op::Add) => {
-            let (a, b, c, e) = (em!(kid(l, 0)), em!(kid(l, 1)), em!(kid(r, 0)), em!(kid(r, 1)));
-            Ins::MulDivAdd { d: fresh!(), a, b, c, e }
+            let (a, b, c, e) = (
+                em!(kid(l, 0)),
+                em!(kid(l, 1)),
+                em!(kid(r, 0)),
+                em!(kid(r, 1)),
+            );
+            Ins::MulDivAdd {
+                d: fresh!(),
+                a,
+                b,
+                c,
+                e,
+            }
         }
         (Op::Div, [l, r]) if is(l, Op::Mul) => {
             let (a, b, c) = (em!(kid(l, 0)), em!(kid(l, 1)), em!(*r));
@@ -345,7 +365,6 @@ pub(crate) fn emit(node: &Node, block: &mut Block, next: &mut usize, one: Slot) 
     ins.dst()
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -406,23 +425,52 @@ mod tests {
         let l = |i| Node::Leaf(i);
         let mul = |a, b| op(Op::Mul, vec![a, b]);
         // w - x*y - (z*x)*y + x : one Sum of four terms
-        let e = op(Op::Add, vec![
-            op(Op::Sub, vec![op(Op::Sub, vec![l(3), mul(l(0), l(1))]), mul(mul(l(2), l(0)), l(1))]),
-            l(0),
-        ]);
+        let e = op(
+            Op::Add,
+            vec![
+                op(
+                    Op::Sub,
+                    vec![
+                        op(Op::Sub, vec![l(3), mul(l(0), l(1))]),
+                        mul(mul(l(2), l(0)), l(1)),
+                    ],
+                ),
+                l(0),
+            ],
+        );
         let (r, n) = eval(&e, &v);
         assert_eq!((r, n), (w - x * y - z * x * y + x, 1));
         // x*y/(z+w)
-        let (r, n) = eval(&op(Op::Div, vec![mul(l(0), l(1)), op(Op::Add, vec![l(2), l(3)])]), &v);
+        let (r, n) = eval(
+            &op(
+                Op::Div,
+                vec![mul(l(0), l(1)), op(Op::Add, vec![l(2), l(3)])],
+            ),
+            &v,
+        );
         assert_eq!((r, n), (x * y / (z + w), 1));
     }
 
     #[test]
     fn out_of_range_slot_is_refused() {
         let code = vec![Ins::Add { d: 3, a: 0, b: 1 }];
-        assert!(Program::new(Block { code, terms: vec![] }, 3).is_none());
-        let code = vec![Ins::Sum { d: 2, start: 0, n: 2 }];
-        let terms = vec![Term { sign: 1.0, f: [0, 1, 1] }];
+        assert!(Program::new(
+            Block {
+                code,
+                terms: vec![]
+            },
+            3
+        )
+        .is_none());
+        let code = vec![Ins::Sum {
+            d: 2,
+            start: 0,
+            n: 2,
+        }];
+        let terms = vec![Term {
+            sign: 1.0,
+            f: [0, 1, 1],
+        }];
         assert!(Program::new(Block { code, terms }, 3).is_none());
     }
 }

@@ -100,13 +100,42 @@ pub(crate) enum Ins {
     /// d = (a/b)·c
     DivMul { d: Slot, a: Slot, b: Slot, c: Slot },
     /// d = (a·b)/(c + e)
-    MulDivAdd { d: Slot, a: Slot, b: Slot, c: Slot, e: Slot },
+    MulDivAdd {
+        d: Slot,
+        a: Slot,
+        b: Slot,
+        c: Slot,
+        e: Slot,
+    },
     /// d = k·(a·b + c·e) − f·g (production from a mixture minus first-order loss)
-    MixOut { d: Slot, k: Slot, a: Slot, b: Slot, c: Slot, e: Slot, f: Slot, g: Slot },
+    MixOut {
+        d: Slot,
+        k: Slot,
+        a: Slot,
+        b: Slot,
+        c: Slot,
+        e: Slot,
+        f: Slot,
+        g: Slot,
+    },
     /// d = a / b and then x = y / z (two independent quotients)
-    Div2 { d: Slot, a: Slot, b: Slot, x: Slot, y: Slot, z: Slot },
+    Div2 {
+        d: Slot,
+        a: Slot,
+        b: Slot,
+        x: Slot,
+        y: Slot,
+        z: Slot,
+    },
     /// d = max(a, b) and then x = max(y, z)
-    Max2 { d: Slot, a: Slot, b: Slot, x: Slot, y: Slot, z: Slot },
+    Max2 {
+        d: Slot,
+        a: Slot,
+        b: Slot,
+        x: Slot,
+        y: Slot,
+        z: Slot,
+    },
     /// d = t₀ ± t₁ ± … over the `n` terms from `start` of the program's term table,
     /// each a product of three slots, accumulated left to right.
     Sum { d: Slot, start: u16, n: u16 },
@@ -125,11 +154,24 @@ impl Ins {
     fn reads(&self) -> Vec<Slot> {
         use Ins::*;
         match *self {
-            Neg { a, .. } | Exp { a, .. } | Ln { a, .. } | Log10 { a, .. } | Sqrt { a, .. }
+            Neg { a, .. }
+            | Exp { a, .. }
+            | Ln { a, .. }
+            | Log10 { a, .. }
+            | Sqrt { a, .. }
             | Abs { a, .. } => vec![a],
-            Add { a, b, .. } | Sub { a, b, .. } | Mul { a, b, .. } | Div { a, b, .. }
-            | Pow { a, b, .. } | Min { a, b, .. } | Max { a, b, .. } | Lt { a, b, .. }
-            | Le { a, b, .. } | Eq { a, b, .. } | Ne { a, b, .. } | And { a, b, .. }
+            Add { a, b, .. }
+            | Sub { a, b, .. }
+            | Mul { a, b, .. }
+            | Div { a, b, .. }
+            | Pow { a, b, .. }
+            | Min { a, b, .. }
+            | Max { a, b, .. }
+            | Lt { a, b, .. }
+            | Le { a, b, .. }
+            | Eq { a, b, .. }
+            | Ne { a, b, .. }
+            | And { a, b, .. }
             | Or { a, b, .. } => vec![a, b],
             _ => vec![Slot::MAX],
         }
@@ -214,9 +256,16 @@ impl Ins {
             Dot2 { d, a, b, c, e } | Cross2 { d, a, b, c, e } | MulDivAdd { d, a, b, c, e } => {
                 d.max(a).max(b).max(c).max(e)
             }
-            MixOut { d, k, a, b, c, e, f, g } => {
-                d.max(k).max(a).max(b).max(c).max(e).max(f).max(g)
-            }
+            MixOut {
+                d,
+                k,
+                a,
+                b,
+                c,
+                e,
+                f,
+                g,
+            } => d.max(k).max(a).max(b).max(c).max(e).max(f).max(g),
             Div2 { d, a, b, x, y, z } | Max2 { d, a, b, x, y, z } => {
                 d.max(a).max(b).max(x).max(y).max(z)
             }
@@ -283,7 +332,9 @@ impl Program {
     pub fn new(block: Block, nslots: usize) -> Option<Program> {
         let Block { code, terms } = block;
         let slots_ok = code.iter().all(|i| (i.max_slot() as usize) < nslots)
-            && terms.iter().all(|t| t.f.iter().all(|f| (*f as usize) < nslots));
+            && terms
+                .iter()
+                .all(|t| t.f.iter().all(|f| (*f as usize) < nslots));
         let sums_ok = code.iter().all(|i| match *i {
             Ins::Sum { start, n, .. } => n >= 1 && start as usize + n as usize <= terms.len(),
             _ => true,
@@ -373,7 +424,16 @@ unsafe fn step(ins: &Ins, s: &mut [f64], terms: &[Term]) {
         Ins::DivAdd { d, a, b, c } => set!(d, g!(a) / (g!(b) + g!(c))),
         Ins::DivMul { d, a, b, c } => set!(d, g!(a) / g!(b) * g!(c)),
         Ins::MulDivAdd { d, a, b, c, e } => set!(d, g!(a) * g!(b) / (g!(c) + g!(e))),
-        Ins::MixOut { d, k, a, b, c, e, f, g } => {
+        Ins::MixOut {
+            d,
+            k,
+            a,
+            b,
+            c,
+            e,
+            f,
+            g,
+        } => {
             set!(d, g!(k) * (g!(a) * g!(b) + g!(c) * g!(e)) - g!(f) * g!(g))
         }
         Ins::Div2 { d, a, b, x, y, z } => {
@@ -395,4 +455,3 @@ unsafe fn step(ins: &Ins, s: &mut [f64], terms: &[Term]) {
         }
     }
 }
-

@@ -12,7 +12,7 @@
 //! | `parameters` | none | – | within bounds | typical values replacing the model's |
 //! | `variability` | population, model Ω | – | [`Variability`] | random effects, or the typical subject |
 //! | `residual_error` | false | – | bool | add residual error and censor at the LLOQ |
-//! | `seed` | 1 | – | u64 | random seed |
+//! | `seed` | 0 (the command line's default is 1) | – | u64 | random seed |
 //! | `shard` | none | – | 1 ≤ i ≤ N | simulate only the i-th of N contiguous slices of subjects |
 //!
 //! Subjects are numbered over all dose levels in order (level 1 first), global index

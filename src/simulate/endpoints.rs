@@ -61,6 +61,19 @@ pub struct EndpointRow {
     pub flags: String,
 }
 
+/// Summary of one metric in one dose level × analyte.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct MetricSummary {
+    /// Non-missing values.
+    pub n: usize,
+    /// Median.
+    pub median: Option<f64>,
+    /// 5th percentile.
+    pub p05: Option<f64>,
+    /// 95th percentile.
+    pub p95: Option<f64>,
+}
+
 /// One row of `endpoints_summary.csv`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct EndpointSummaryRow {
@@ -70,8 +83,8 @@ pub struct EndpointSummaryRow {
     pub analyte: Analyte,
     /// Subjects.
     pub n: usize,
-    /// Per metric (aligned with [`METRICS`]): non-missing count, median, 5th, 95th percentile.
-    pub metrics: [(usize, Option<f64>, Option<f64>, Option<f64>); 13],
+    /// Per metric, aligned with [`METRICS`].
+    pub metrics: [MetricSummary; 13],
 }
 
 /// The NCA settings of simulated endpoints (see the module header).
@@ -211,7 +224,12 @@ pub fn summarise_endpoints(rows: &[EndpointRow]) -> Vec<EndpointSummaryRow> {
                     .filter_map(|r| r.values[j].filter(|x| x.is_finite()))
                     .collect();
                 v.sort_by(f64::total_cmp);
-                (v.len(), type7(&v, 0.5), type7(&v, 0.05), type7(&v, 0.95))
+                MetricSummary {
+                    n: v.len(),
+                    median: type7(&v, 0.5),
+                    p05: type7(&v, 0.05),
+                    p95: type7(&v, 0.95),
+                }
             });
             out.push(EndpointSummaryRow {
                 dose,

@@ -19,6 +19,24 @@
 //! h = (n − 1)·p, Q(p) = x₍⌊h⌋₎ + (h − ⌊h⌋)·(x₍⌊h⌋+1₎ − x₍⌊h⌋₎) (0-based). Endpoints per
 //! subject come from the NCA library ([`crate::nca`]).
 //!
+//! ```
+//! use cartkin::model::Model;
+//! use cartkin::simulate::{simulate, summary::summarise, DoseLevel, SimulationDesign};
+//! let model = Model::load("stein2019")?;
+//! let design = SimulationDesign {
+//!     doses: vec![DoseLevel { dose: 50e6, n: 200 }],
+//!     times: vec![0.0, 7.0, 14.0, 28.0],
+//!     seed: 1,
+//!     ..SimulationDesign::default()
+//! }
+//! .check(&model)?;
+//! let sim = simulate(&model, &design, &|_| {})?;
+//! let rows = summarise(&sim); // one row per dose × analyte × time
+//! assert_eq!(rows.len(), 4);
+//! assert!(rows[1].percentiles[0] < rows[1].percentiles[4]); // 5th < 95th at day 7
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
 //! | module | content |
 //! |---|---|
 //! | [`population`] | Ω, covariate distributions, the per-subject random stream, virtual subjects |

@@ -187,8 +187,15 @@ pub fn write_endpoint_summary(rows: &[EndpointSummaryRow], w: &mut dyn Write) ->
     writeln!(w)?;
     for r in rows {
         write!(w, "{},{},{}", num(r.dose), r.analyte, r.n)?;
-        for (n, med, p05, p95) in r.metrics {
-            write!(w, ",{n},{},{},{}", opt(med), opt(p05), opt(p95))?;
+        for m in r.metrics {
+            write!(
+                w,
+                ",{},{},{},{}",
+                m.n,
+                opt(m.median),
+                opt(m.p05),
+                opt(m.p95)
+            )?;
         }
         writeln!(w)?;
     }

@@ -23,6 +23,20 @@
 //! All workspace lives in [`Solver`]: nothing is allocated per step or per call (only when
 //! the state dimension changes).
 //!
+//! Each call starts afresh (f at t0, the automatic first step): the step size of a previous
+//! call is deliberately not reused, so a segment's result never depends on what the same
+//! solver integrated before — the same bytes whatever the order in which a pooled solver
+//! serves subjects. The cost is one extra evaluation of f per segment.
+//!
+//! Efficiency notes (measured, tests/solve_*.rs): on smooth non-stiff problems Dopri5 needs
+//! about a third of Rodas4's steps; on stiff ones Rodas4 needs a few hundred to a few
+//! thousand steps where Dopri5 needs its stability limit (van der Pol μ = 1000: 1581
+//! steps against > 100 000). On stiff problems at tight tolerances Rodas4's step count
+//! grows faster than its order 4 suggests (van der Pol: like rtol^−0.4 below rtol 1e-6,
+//! against rtol^−0.25 on the smooth logistic equation, with the exact Jacobian too) —
+//! order reduction, plausibly from the method's stage order 1 — so rtol ≈ 1e-6 is the
+//! sensible setting for stiff models (SciPy's Radau needs 1282 steps there, Rodas4 1581).
+//!
 //! ```
 //! use cartkin::solve::{Method, OdeSystem, Solver, SolverOptions};
 //!

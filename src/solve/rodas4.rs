@@ -23,7 +23,8 @@
 //! values, and then the floor follows (Robertson at atol 1e-20 needs 10× fewer steps with
 //! it, the same as with the exact Jacobian — tests/solve_rodas4.rs). f_t by a
 //! forward difference in t with rodas.f's `δ_t = √(ε · max(|t|, 1e-5))` (backward when
-//! t + δ_t would leave the segment).
+//! t + δ_t would leave the segment, zero when the segment is shorter than δ_t: f is never
+//! evaluated outside [t0, t1]).
 //!
 //! Step size: `fac = clamp(err^(1/4)/0.9, 1/6, 5)`, `h_new = h/fac`, with Gustafsson's
 //! predictive controller after the first accepted step (HW 1996 §IV.8, eq. 8.21 and rodas.f):
@@ -338,16 +339,26 @@ impl Workspace {
                 state: entry / n.max(1),
             });
         }
-        let mut dt = (f64::EPSILON * t.abs().max(1e-5)).sqrt();
-        if t + dt > seg.t1 && t - dt >= seg.t0 {
-            dt = -dt;
-        }
-        let t_pert = t + dt;
-        let dt = t_pert - t;
-        sys.rhs(t_pert, y, &mut self.fstage);
-        stats.rhs_evals += 1;
-        for i in 0..n {
-            self.ft[i] = (self.fstage[i] - self.f0[i]) / dt;
+        // f is only ever evaluated inside [t0, t1]: forward difference, else backward,
+        // else (a segment shorter than the increment) f_t = 0 — its term h·d_i·f_t is
+        // then below rounding anyway.
+        let dt = (f64::EPSILON * t.abs().max(1e-5)).sqrt();
+        let t_pert = if t + dt <= seg.t1 {
+            t + dt
+        } else if t - dt >= seg.t0 {
+            t - dt
+        } else {
+            t
+        };
+        if t_pert == t {
+            self.ft.fill(0.0);
+        } else {
+            let dt = t_pert - t;
+            sys.rhs(t_pert, y, &mut self.fstage);
+            stats.rhs_evals += 1;
+            for i in 0..n {
+                self.ft[i] = (self.fstage[i] - self.f0[i]) / dt;
+            }
         }
         if let Some(state) = first_non_finite(&self.ft) {
             return Err(SolveError::NonFinite { time: t, state });
@@ -431,6 +442,61 @@ impl Workspace {
             q1[i] = D21 * k1[i] + D22 * k2[i] + D23 * k3[i] + D24 * k4[i] + D25 * k5[i];
             q2[i] = D31 * k1[i] + D32 * k2[i] + D33 * k3[i] + D34 * k4[i] + D35 * k5[i];
             k6[i] = y[i];
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// One step of size 1 for y' = z·y, y(0) = 1 with the exact Jacobian: the stability
+    /// function R(z) of the method and R̂(z) of its embedded solution.
+    fn stability(z: f64) -> (f64, f64) {
+        let a = [
+            [0.0; 5],
+            [A21, 0.0, 0.0, 0.0, 0.0],
+            [A31, A32, 0.0, 0.0, 0.0],
+            [A41, A42, A43, 0.0, 0.0],
+            [A51, A52, A53, A54, 0.0],
+            [A51, A52, A53, A54, 1.0],
+        ];
+        let c = [
+            [0.0; 5],
+            [C21, 0.0, 0.0, 0.0, 0.0],
+            [C31, C32, 0.0, 0.0, 0.0],
+            [C41, C42, C43, 0.0, 0.0],
+            [C51, C52, C53, C54, 0.0],
+            [C61, C62, C63, C64, C65],
+        ];
+        let mut k = [0.0; 6];
+        for i in 0..6 {
+            let arg = 1.0 + (0..i).map(|j| a[i][j] * k[j]).sum::<f64>();
+            let coupling = (0..i).map(|j| c[i][j] * k[j]).sum::<f64>();
+            k[i] = (z * arg + coupling) / (1.0 / GAMMA - z);
+        }
+        let y1 = 1.0 + A51 * k[0] + A52 * k[1] + A53 * k[2] + A54 * k[3] + k[4] + k[5];
+        (y1, y1 - k[5])
+    }
+
+    #[test]
+    fn coefficients_give_order_4_with_an_order_3_estimate_and_l_stability() {
+        // Local error of an order-p method on y' = z y: |R(z) − e^z| ~ C z^(p+1), so
+        // halving z divides it by 2^(p+1): 32 for the solution, 16 for the embedded one.
+        let err = |z: f64| {
+            let (r, rhat) = stability(z);
+            ((r - z.exp()).abs(), (rhat - z.exp()).abs())
+        };
+        let (e1, h1) = err(0.1);
+        let (e2, h2) = err(0.05);
+        assert!((e1 / e2 - 32.0).abs() < 2.0, "solution ratio {}", e1 / e2);
+        assert!((h1 / h2 - 16.0).abs() < 1.5, "embedded ratio {}", h1 / h2);
+        // L-stability (stiffly accurate): R(z) → 0 as z → −∞
+        let (r, rhat) = stability(-1e8);
+        assert!(r.abs() < 1e-6 && rhat.abs() < 1e-6, "{r} {rhat}");
+        // A-stability on the imaginary axis and in the left half plane (sampled)
+        for z in [-0.5, -2.0, -10.0, -100.0, -1e4] {
+            assert!(stability(z).0.abs() < 1.0, "|R({z})| ≥ 1");
         }
     }
 }
