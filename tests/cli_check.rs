@@ -89,31 +89,35 @@ fn bundled_example_passes_with_summary() {
         "stderr: {}",
         String::from_utf8_lossy(&out.stderr)
     );
-    // Counts are those of data/README.md: 18 subjects, 3 dose levels of 6.
+    // Counts are those of data/README.md: 18 subjects (IDs 1..18), 3 dose levels of 6.
     assert!(stdout.contains("subjects      18"), "{stdout}");
     for analyte in ["transgene", "b_cells", "igg"] {
         assert!(stdout.contains(analyte), "{analyte} missing:\n{stdout}");
     }
     for level in [
-        "2.5e7        6 subjects",
-        "5e7          6 subjects",
-        "1e8          6 subjects",
+        "2.5e7        6 subjects: 1, 2, 3, 4, 5, 6",
+        "5e7          6 subjects: 7, 8, 9, 10, 11, 12",
+        "1e8          6 subjects: 13, 14, 15, 16, 17, 18",
     ] {
         assert!(stdout.contains(level), "{level} missing:\n{stdout}");
     }
-    assert!(stdout.contains("SEX"), "{stdout}");
+    assert!(stdout.contains("WT"), "{stdout}");
     assert!(stdout.contains("day -7 to day 365"), "{stdout}");
-    // Records and censored records per analyte, counted independently with
-    // awk -F, 'NR>1 && $7==0 {n[$4]++; if ($5==1 || $3 ~ /^</ || $3=="BLQ") c[$4]++}':
-    // b_cells 250 / 47, igg 139 / 0, transgene 231 / 80 (BLQ % = 18.8, 0.0, 34.6).
+    // Records and censored records per analyte, counted independently of cartkin with
+    // awk -F, 'NR>1 && $7==0 {n[$4]++; if ($5==1 || $3 ~ /^</ || $3=="BLQ") c[$4]++}'
+    // (EVID is column 7): b_cells 252 / 42, igg 252 / 0, transgene 252 / 100
+    // (BLQ % = 16.7, 0.0, 39.7); 756 observations, 142 censored; 18 rows with EVID 1.
     for row in [
-        "b_cells             250        18     47   18.8%",
-        "igg                 139        18      0    0.0%",
-        "transgene           231        18     80   34.6%",
+        "b_cells             252        18     42   16.7%",
+        "igg                 252        18      0    0.0%",
+        "transgene           252        18    100   39.7%",
     ] {
         assert!(stdout.contains(row), "{row} missing:\n{stdout}");
     }
-    assert!(stdout.contains("620 observations (127 censored), 18 doses, 0 set aside"));
+    assert!(
+        stdout.contains("756 observations (142 censored), 18 doses, 0 set aside"),
+        "{stdout}"
+    );
     assert!(stdout.contains("no warnings"), "{stdout}");
 }
 

@@ -71,8 +71,8 @@ fn stein2019_on_the_example_writes_the_four_files_independent_of_threads() {
     );
     let pred = std::fs::read_to_string(dir.join("predictions.csv")).unwrap();
     assert!(pred.starts_with("id,time,analyte,dv,cens,pred,ipred,iwres\n"));
-    // Every transgene record (231 in the file) and nothing else.
-    assert_eq!(pred.lines().count(), 1 + 231);
+    // Every transgene record (252 in the file) and nothing else.
+    assert_eq!(pred.lines().count(), 1 + 252);
     assert!(pred
         .lines()
         .skip(1)
@@ -89,9 +89,9 @@ fn stein2019_on_the_example_writes_the_four_files_independent_of_threads() {
         cartkin::report::sha256_hex(model.source().as_bytes()).as_str()
     );
     assert_eq!(run["seed"], 11);
-    assert_eq!(run["observations"]["used"], 231);
-    assert_eq!(run["observations"]["not_in_model"]["b_cells"], 250);
-    assert_eq!(run["observations"]["not_in_model"]["igg"], 139);
+    assert_eq!(run["observations"]["used"], 252);
+    assert_eq!(run["observations"]["not_in_model"]["b_cells"], 252);
+    assert_eq!(run["observations"]["not_in_model"]["igg"], 252);
     // AIC = −2LL + 2k with k = 7 free parameters × subjects with an estimate.
     let n = run["subjects"]
         .as_array()
@@ -142,7 +142,7 @@ fn fix_and_analytes_are_applied_and_recorded() {
     assert_eq!(run["fixed"]["sigma"], 0.4);
     assert_eq!(run["fixed"]["fb"], 0.01);
     assert_eq!(run["free_parameters"].as_array().unwrap().len(), 5);
-    assert_eq!(run["observations"]["excluded_by_analytes"]["b_cells"], 250);
+    assert_eq!(run["observations"]["excluded_by_analytes"]["b_cells"], 252);
     let params = std::fs::read_to_string(tmp.path().join("o/parameters.csv")).unwrap();
     assert!(
         params
@@ -273,9 +273,9 @@ fn cd19_bcell_fits_transgene_and_b_cells_jointly() {
         run["free_parameters"],
         serde_json::json!(["kexp", "kdM", "kkill"])
     );
-    // 231 transgene + 250 b_cells records used; igg excluded by --analytes.
-    assert_eq!(run["observations"]["used"], 231 + 250);
-    assert_eq!(run["observations"]["excluded_by_analytes"]["igg"], 139);
+    // 252 transgene + 252 b_cells records used; igg excluded by --analytes.
+    assert_eq!(run["observations"]["used"], 252 + 252);
+    assert_eq!(run["observations"]["excluded_by_analytes"]["igg"], 252);
     let reached = run["n_converged"].as_u64().unwrap() + run["n_hessian_not_pd"].as_u64().unwrap();
     assert!(reached >= 15, "{run}");
     let pred = std::fs::read_to_string(tmp.path().join("o/predictions.csv")).unwrap();
