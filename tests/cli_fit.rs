@@ -29,6 +29,7 @@ fn stein2019_on_the_example_writes_the_four_files_independent_of_threads() {
     let data = example();
     let data = data.to_str().unwrap();
     let mut outputs = Vec::new();
+    let mut messages = Vec::new();
     for threads in ["1", "2"] {
         let out = format!("out{threads}");
         let o = cartkin(
@@ -47,6 +48,7 @@ fn stein2019_on_the_example_writes_the_four_files_independent_of_threads() {
             ],
         );
         assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+        messages.push(stderr(&o));
         outputs.push(tmp.path().join(out));
     }
     // Same seed, 1 or 2 threads: the same bytes.
@@ -89,6 +91,18 @@ fn stein2019_on_the_example_writes_the_four_files_independent_of_threads() {
         cartkin::report::sha256_hex(model.source().as_bytes()).as_str()
     );
     assert_eq!(run["seed"], 11);
+    // The closing line counts each status apart, as run.json does.
+    let converged = run["n_converged"].as_u64().unwrap();
+    let not_pd = run["n_hessian_not_pd"].as_u64().unwrap();
+    let tally = format!("fit: {converged} of 18 subjects converged");
+    assert!(messages[0].contains(&tally), "{}", messages[0]);
+    let without_se = format!("{not_pd} at an optimum without standard errors");
+    assert_eq!(
+        messages[0].contains(&without_se),
+        not_pd > 0,
+        "{}",
+        messages[0]
+    );
     assert_eq!(run["observations"]["used"], 252);
     assert_eq!(run["observations"]["not_in_model"]["b_cells"], 252);
     assert_eq!(run["observations"]["not_in_model"]["igg"], 252);

@@ -281,11 +281,24 @@ pub fn run(args: FitArgs) -> Result<(), CliError> {
         .iter()
         .filter(|s| s.status.optimum_reached())
         .count();
-    eprintln!(
-        "fit: {reached} of {} subjects converged; results in {}",
-        fit.subjects.len(),
-        dir.path().display()
+    let mut tally = format!(
+        "fit: {} of {} subjects converged",
+        count(FitStatus::Converged),
+        fit.subjects.len()
     );
+    for (status, what) in [
+        (
+            FitStatus::HessianNotPd,
+            "at an optimum without standard errors (Hessian not positive definite)",
+        ),
+        (FitStatus::NotConverged, "not converged"),
+        (FitStatus::Failed, "failed"),
+    ] {
+        if count(status) > 0 {
+            tally.push_str(&format!(", {} {what}", count(status)));
+        }
+    }
+    eprintln!("{tally}; results in {}", dir.path().display());
     if reached == 0 {
         return Err(CliError::Numerical(format!(
             "no subject's fit converged (see {} for the reasons)",
