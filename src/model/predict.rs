@@ -19,7 +19,7 @@ use super::vm::{Program, Slot};
 use crate::solve::{OdeSystem, SolveError, SolveStats, Solver};
 
 /// The compiled programs and slot layout of a model.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub(crate) struct Code {
     pub individual: Program,
     pub rhs: Program,
@@ -303,6 +303,27 @@ impl Model {
             .iter()
             .map(|i| format!("{i:?}"))
             .collect()
+    }
+
+    /// A copy of the model whose programs run in the interpreter (the reference the
+    /// native code is tested against).
+    #[doc(hidden)]
+    pub fn interpreted(&self) -> Model {
+        let mut code = (*self.code).clone();
+        code.individual.set_native(None);
+        code.rhs.set_native(None);
+        for (p, _) in &mut code.outputs {
+            p.set_native(None);
+        }
+        let mut m = self.clone();
+        m.code = std::sync::Arc::new(code);
+        m
+    }
+
+    /// Whether the model's right-hand side and outputs run as native code.
+    #[doc(hidden)]
+    pub fn is_native(&self) -> bool {
+        self.code.rhs.is_native() && self.code.outputs.iter().all(|(p, _)| p.is_native())
     }
 
     /// The ODE system for one individual with parameters `theta` (natural scale).
