@@ -47,7 +47,13 @@ fn native(m: &Model) -> bool {
 
 fn times() -> Vec<f64> {
     let mut t: Vec<f64> = (0..=730).map(|i| i as f64 * 0.5).collect();
-    t.extend([9.3, 9.299999999999999, 9.300000000000001, 28.0]);
+    let tmax: f64 = 9.3;
+    t.extend([
+        tmax,
+        f64::from_bits(tmax.to_bits() - 1),
+        f64::from_bits(tmax.to_bits() + 1),
+        28.0,
+    ]);
     t.sort_by(f64::total_cmp);
     t
 }
