@@ -18,7 +18,7 @@ use super::ast::{BinOp, Expr, ExprKind, Func};
 use super::error::{Located, Pos};
 use super::resolve::{Decls, Level, Sym};
 use super::select::{emit, fold, Node, Op};
-use super::vm::{pair_up, Block, Program, Slot};
+use super::vm::{pair_up, resolve_jumps, Block, Program, Slot};
 
 /// Slot of `t`.
 pub(crate) const T_SLOT: usize = 0;
@@ -300,6 +300,7 @@ impl<'a> Gen<'a> {
     /// Validate `code` into a program over all slots.
     pub fn program(&self, mut code: Block) -> Result<Program, Located> {
         pair_up(&mut code.code);
+        resolve_jumps(&mut code.code);
         if self.next > Slot::MAX as usize {
             return Err(Located::new(
                 Pos { line: 1, column: 1 },

@@ -9,6 +9,7 @@
 mod ast;
 mod compile;
 mod error;
+mod jit;
 mod lexer;
 mod library;
 #[allow(clippy::module_inception)]

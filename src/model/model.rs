@@ -350,7 +350,7 @@ fn build(source: &str) -> Result<Model, Located> {
     }
     let unit_slot = gen.individual_value(&one(Pos { line: 1, column: 1 }), "1")?;
     let individual_code = std::mem::take(&mut gen.individual);
-    let code = Code {
+    let mut code = Code {
         unit_slot,
         individual: gen.program(individual_code)?,
         rhs: gen.program(rhs_code)?,
@@ -373,6 +373,11 @@ fn build(source: &str) -> Result<Model, Located> {
         doses: doses.iter().map(|(i, s, _)| (*i, *s)).collect(),
         names: gen.names.clone(),
     };
+    {
+        let mut progs = vec![&mut code.individual, &mut code.rhs];
+        progs.extend(code.outputs.iter_mut().map(|(p, _)| p));
+        super::jit::attach(&mut progs);
+    }
     Ok(Model {
         name,
         description: description.unwrap_or_default(),

@@ -19,7 +19,7 @@ use super::vm::{Program, Slot};
 use crate::solve::{OdeSystem, SolveError, SolveStats, Solver};
 
 /// The compiled programs and slot layout of a model.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub(crate) struct Code {
     pub individual: Program,
     pub rhs: Program,
@@ -213,6 +213,17 @@ impl Model {
         out: &mut [f64],
     ) -> Result<SolveStats, PredictError> {
         self.check_call(theta, times, outputs, out)?;
+        if self.states.is_empty() {
+            // A closed-form model needs only the slot array: a thread-local one, so a
+            // call costs no lock (prediction throughput is the point of a closed form).
+            thread_local! {
+                static SLOTS: std::cell::RefCell<Vec<f64>> = const { std::cell::RefCell::new(Vec::new()) };
+            }
+            return SLOTS.with(|c| match c.try_borrow_mut() {
+                Ok(mut s) => self.closed_form(&mut s, theta, individual, times, outputs, out),
+                Err(_) => self.closed_form(&mut Vec::new(), theta, individual, times, outputs, out),
+            });
+        }
         let mut ws = self
             .pool
             .lock()
@@ -284,13 +295,24 @@ impl Model {
     ) -> Result<SolveStats, PredictError> {
         let s = &mut ws.slots;
         self.individual_values(s, theta, individual)?;
-        if self.states.is_empty() {
-            for ((t, o), v) in times.iter().zip(outputs).zip(out.iter_mut()) {
-                *v = self.output(s, *o, *t, &[])?;
-            }
-            return Ok(SolveStats::default());
-        }
         self.solve(ws, individual, times, outputs, out)
+    }
+
+    /// A closed-form model: the individual values once, then each output at its time.
+    fn closed_form(
+        &self,
+        s: &mut Vec<f64>,
+        theta: &[f64],
+        individual: &Individual<'_>,
+        times: &[f64],
+        outputs: &[usize],
+        out: &mut [f64],
+    ) -> Result<SolveStats, PredictError> {
+        self.individual_values(s, theta, individual)?;
+        for ((t, o), v) in times.iter().zip(outputs).zip(out.iter_mut()) {
+            *v = self.output(s, *o, *t, &[])?;
+        }
+        Ok(SolveStats::default())
     }
 
     /// The compiled right-hand side, one instruction per line (for inspection and
@@ -303,6 +325,27 @@ impl Model {
             .iter()
             .map(|i| format!("{i:?}"))
             .collect()
+    }
+
+    /// A copy of the model whose programs run in the interpreter (the reference the
+    /// native code is tested against).
+    #[doc(hidden)]
+    pub fn interpreted(&self) -> Model {
+        let mut code = (*self.code).clone();
+        code.individual.set_native(None);
+        code.rhs.set_native(None);
+        for (p, _) in &mut code.outputs {
+            p.set_native(None);
+        }
+        let mut m = self.clone();
+        m.code = std::sync::Arc::new(code);
+        m
+    }
+
+    /// Whether the model's right-hand side and outputs run as native code.
+    #[doc(hidden)]
+    pub fn is_native(&self) -> bool {
+        self.code.rhs.is_native() && self.code.outputs.iter().all(|(p, _)| p.is_native())
     }
 
     /// The ODE system for one individual with parameters `theta` (natural scale).

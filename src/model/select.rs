@@ -157,6 +157,7 @@ pub(crate) fn emit(node: &Node, block: &mut Block, next: &mut usize, one: Slot) 
             return d;
         }
     }
+    let is_op = |n: &Node| matches!(n, Node::Op(..));
     let is = |n: &Node, want: Op| matches!(n, Node::Op(o, _) if *o == want);
     let kid = |n: &Node, i: usize| match n {
         Node::Op(_, a) => a[i].clone(),
@@ -319,6 +320,24 @@ pub(crate) fn emit(node: &Node, block: &mut Block, next: &mut usize, one: Slot) 
                 c,
             }
         }
+        (Op::Select, [c, a, b]) if is_op(a) || is_op(b) => {
+            // Lazy: only the taken branch runs (`JumpZ` over the first when c = 0).
+            let c = em!(*c);
+            let (other, end) = (block.labels, block.labels + 1);
+            block.labels += 2;
+            block.code.push(Ins::JumpZ { c, to: other });
+            let a = em!(*a);
+            block.code.push(Ins::Jump { to: end });
+            block.code.push(Ins::Label { id: other });
+            let b = em!(*b);
+            block.code.push(Ins::Label { id: end });
+            Ins::Select {
+                d: fresh!(),
+                c,
+                a,
+                b,
+            }
+        }
         (Op::Select, [c, a, b]) => {
             let (c, a, b) = (em!(*c), em!(*a), em!(*b));
             Ins::Select {
@@ -457,7 +476,8 @@ mod tests {
         assert!(Program::new(
             Block {
                 code,
-                terms: vec![]
+                terms: vec![],
+                labels: 0,
             },
             3
         )
@@ -471,6 +491,14 @@ mod tests {
             sign: 1.0,
             f: [0, 1, 1],
         }];
-        assert!(Program::new(Block { code, terms }, 3).is_none());
+        assert!(Program::new(
+            Block {
+                code,
+                terms,
+                labels: 0
+            },
+            3
+        )
+        .is_none());
     }
 }

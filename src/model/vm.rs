@@ -139,6 +139,13 @@ pub(crate) enum Ins {
     /// d = t₀ ± t₁ ± … over the `n` terms from `start` of the program's term table,
     /// each a product of three slots, accumulated left to right.
     Sum { d: Slot, start: u16, n: u16 },
+    /// Continue at instruction `to` when c = 0 (the not-taken branch of an `if`).
+    JumpZ { c: Slot, to: u16 },
+    /// Continue at instruction `to` (over the other branch of an `if`).
+    Jump { to: u16 },
+    /// A jump target while a block is built; replaced by instruction indices in
+    /// [`resolve_jumps`], never part of a [`Program`].
+    Label { id: u16 },
 }
 
 /// One term of a [`Ins::Sum`]: `sign · ((f₀ · f₁) · f₂)`, with unused factors pointing
@@ -217,7 +224,17 @@ impl Ins {
             | Div2 { d, .. }
             | Max2 { d, .. }
             | Sum { d, .. } => d,
+            JumpZ { c, .. } => c,
+            Jump { .. } | Label { .. } => 0,
         }
+    }
+
+    /// Whether the instruction computes a value (not a jump or label).
+    pub fn computes(&self) -> bool {
+        !matches!(
+            self,
+            Ins::JumpZ { .. } | Ins::Jump { .. } | Ins::Label { .. }
+        )
     }
 
     /// The largest slot index the instruction touches.
@@ -270,6 +287,30 @@ impl Ins {
                 d.max(a).max(b).max(x).max(y).max(z)
             }
             Sum { d, .. } => d,
+            JumpZ { c, .. } => c,
+            Jump { .. } | Label { .. } => 0,
+        }
+    }
+}
+
+/// Replace the labels of a block by the indices of the instructions that follow them.
+pub(crate) fn resolve_jumps(code: &mut Vec<Ins>) {
+    let mut at: Vec<u16> = Vec::new();
+    let mut k = 0u16;
+    for ins in code.iter() {
+        if let Ins::Label { id } = *ins {
+            if at.len() <= id as usize {
+                at.resize(id as usize + 1, u16::MAX);
+            }
+            at[id as usize] = k;
+        } else {
+            k = k.saturating_add(1);
+        }
+    }
+    code.retain(|i| !matches!(i, Ins::Label { .. }));
+    for ins in code.iter_mut() {
+        if let Ins::JumpZ { to, .. } | Ins::Jump { to } = ins {
+            *to = at.get(*to as usize).copied().unwrap_or(u16::MAX);
         }
     }
 }
@@ -307,6 +348,8 @@ pub(crate) struct Block {
     pub code: Vec<Ins>,
     /// Terms of the `Sum` instructions.
     pub terms: Vec<Term>,
+    /// Labels handed out so far (for the jumps of lazy `if`s).
+    pub labels: u16,
 }
 
 /// A validated instruction sequence: every slot it touches is below `nslots`, every
@@ -316,6 +359,8 @@ pub(crate) struct Program {
     code: Vec<Ins>,
     terms: Vec<Term>,
     nslots: usize,
+    /// The same program compiled to native code (see `jit.rs`), when available.
+    native: Option<super::jit::Native>,
 }
 
 pub(crate) fn flag(x: bool) -> f64 {
@@ -330,26 +375,29 @@ impl Program {
     /// A program over `nslots` slots; `None` when an instruction touches a slot beyond,
     /// or a `Sum` refers to terms beyond the table or has no term.
     pub fn new(block: Block, nslots: usize) -> Option<Program> {
-        let Block { code, terms } = block;
+        let Block { code, terms, .. } = block;
         let slots_ok = code.iter().all(|i| (i.max_slot() as usize) < nslots)
             && terms
                 .iter()
                 .all(|t| t.f.iter().all(|f| (*f as usize) < nslots));
         let sums_ok = code.iter().all(|i| match *i {
             Ins::Sum { start, n, .. } => n >= 1 && start as usize + n as usize <= terms.len(),
+            Ins::JumpZ { to, .. } | Ins::Jump { to } => to as usize <= code.len(),
+            Ins::Label { .. } => false,
             _ => true,
         });
         (slots_ok && sums_ok).then_some(Program {
             code,
             terms,
             nslots,
+            native: None,
         })
     }
 
     /// The result slots in evaluation order (both results of a pair).
     pub fn results(&self) -> Vec<Slot> {
         let mut out = Vec::with_capacity(self.code.len());
-        for i in &self.code {
+        for i in self.code.iter().filter(|i| i.computes()) {
             out.push(i.dst());
             if let Ins::Div2 { x, .. } | Ins::Max2 { x, .. } = *i {
                 out.push(x);
@@ -363,7 +411,28 @@ impl Program {
         &self.code
     }
 
-    /// Run every instruction once over `s`.
+    /// The term table of the `Sum` instructions.
+    pub fn terms(&self) -> &[Term] {
+        &self.terms
+    }
+
+    /// The slot count the program was validated for.
+    pub fn nslots(&self) -> usize {
+        self.nslots
+    }
+
+    /// Attach native code compiled from this program.
+    pub fn set_native(&mut self, native: Option<super::jit::Native>) {
+        self.native = native;
+    }
+
+    /// Whether the program runs as native code.
+    pub fn is_native(&self) -> bool {
+        self.native.is_some()
+    }
+
+    /// Run the program once over `s`: the native code when there is, else the
+    /// interpreter (both give bit-identical results).
     ///
     /// # Panics
     /// When `s` is shorter than the slot count the program was validated for (a bug in
@@ -374,13 +443,43 @@ impl Program {
             s.len() >= self.nslots,
             "slot array too short for the program"
         );
+        match &self.native {
+            Some(n) => n.call(s),
+            None => self.interpret(s),
+        }
+    }
+
+    /// Run the program with the interpreter.
+    ///
+    /// # Panics
+    /// As [`Program::run`].
+    pub fn interpret(&self, s: &mut [f64]) {
+        assert!(
+            s.len() >= self.nslots,
+            "slot array too short for the program"
+        );
         let terms = self.terms.as_slice();
-        for ins in &self.code {
-            // SAFETY: `Program::new` checked that every slot index of every instruction
-            // and term is < `self.nslots` and every `Sum`'s term range is inside
-            // `terms`, and the assert above that `s.len() >= self.nslots`; `code` and
-            // `terms` are private and never changed after construction.
-            unsafe { step(ins, s, terms) }
+        let code = self.code.as_slice();
+        let mut pc = 0;
+        while pc < code.len() {
+            // SAFETY: `pc < code.len()` by the loop condition. `Program::new` checked
+            // that every slot index of every instruction and term is < `self.nslots`,
+            // every `Sum`'s term range is inside `terms` and every jump target is
+            // ≤ `code.len()`, and the assert above that `s.len() >= self.nslots`;
+            // `code` and `terms` are private and never changed after construction.
+            unsafe {
+                let ins = code.get_unchecked(pc);
+                pc += 1;
+                match *ins {
+                    Ins::JumpZ { c, to } => {
+                        if *s.get_unchecked(c as usize) == 0.0 {
+                            pc = to as usize;
+                        }
+                    }
+                    Ins::Jump { to } => pc = to as usize,
+                    _ => step(ins, s, terms),
+                }
+            }
         }
     }
 }
@@ -465,5 +564,6 @@ unsafe fn step(ins: &Ins, s: &mut [f64], terms: &[Term]) {
             }
             set!(d, acc)
         }
+        Ins::JumpZ { .. } | Ins::Jump { .. } | Ins::Label { .. } => {}
     }
 }
