@@ -29,15 +29,19 @@ use cranelift_module::{default_libcall_names, Linkage, Module};
 
 use super::vm::{Ins, Program, Slot};
 
+#[cfg_attr(all(target_os = "linux", target_env = "gnu"), allow(dead_code))]
 extern "C" fn m_exp(x: f64) -> f64 {
     x.exp()
 }
+#[cfg_attr(all(target_os = "linux", target_env = "gnu"), allow(dead_code))]
 extern "C" fn m_ln(x: f64) -> f64 {
     x.ln()
 }
+#[cfg_attr(all(target_os = "linux", target_env = "gnu"), allow(dead_code))]
 extern "C" fn m_log10(x: f64) -> f64 {
     x.log10()
 }
+#[cfg_attr(all(target_os = "linux", target_env = "gnu"), allow(dead_code))]
 extern "C" fn m_pow(x: f64, y: f64) -> f64 {
     x.powf(y)
 }
@@ -46,6 +50,30 @@ extern "C" fn m_min(x: f64, y: f64) -> f64 {
 }
 extern "C" fn m_max(x: f64, y: f64) -> f64 {
     x.max(y)
+}
+
+/// The functions behind `f64::exp`, `ln`, `log10`, `powf`: on Linux with glibc, the C
+/// library's `exp`, `log`, `log10`, `pow` themselves (what Rust's standard library calls
+/// there; one call level less), elsewhere `extern "C"` wrappers around the Rust methods.
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+mod libm {
+    extern "C" {
+        fn exp(x: f64) -> f64;
+        fn log(x: f64) -> f64;
+        fn log10(x: f64) -> f64;
+        fn pow(x: f64, y: f64) -> f64;
+    }
+    pub const EXP: *const u8 = exp as *const u8;
+    pub const LN: *const u8 = log as *const u8;
+    pub const LOG10: *const u8 = log10 as *const u8;
+    pub const POW: *const u8 = pow as *const u8;
+}
+#[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+mod libm {
+    pub const EXP: *const u8 = super::m_exp as *const u8;
+    pub const LN: *const u8 = super::m_ln as *const u8;
+    pub const LOG10: *const u8 = super::m_log10 as *const u8;
+    pub const POW: *const u8 = super::m_pow as *const u8;
 }
 
 /// The compiled code of one model; its memory is freed when the last program using it
@@ -134,10 +162,10 @@ struct Imports {
 fn compile(progs: &[&mut Program]) -> Option<Vec<Native>> {
     let mut jb = JITBuilder::with_flags(&[("opt_level", "speed")], default_libcall_names()).ok()?;
     let syms: [(&str, *const u8); 6] = [
-        ("cartkin_exp", m_exp as *const u8),
-        ("cartkin_ln", m_ln as *const u8),
-        ("cartkin_log10", m_log10 as *const u8),
-        ("cartkin_pow", m_pow as *const u8),
+        ("cartkin_exp", libm::EXP),
+        ("cartkin_ln", libm::LN),
+        ("cartkin_log10", libm::LOG10),
+        ("cartkin_pow", libm::POW),
         ("cartkin_min", m_min as *const u8),
         ("cartkin_max", m_max as *const u8),
     ];

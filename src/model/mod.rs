@@ -4,7 +4,9 @@
 //! A model file (format in `CONTRACTS.md`) is tokenized (`lexer`), parsed (`parser`)
 //! into statements (`ast`), checked (`resolve`: names, levels, lets in order), lowered
 //! into flat slot programs (`compile`, `vm`) and wrapped as a [`Model`] that implements
-//! [`Predict`] (`predict`: closed form, or ODE segments between stops and doses).
+//! [`Predict`] (`predict`: closed form, or ODE segments between stops and doses); the
+//! programs run as native code compiled with Cranelift (`jit`), the interpreter being
+//! the fallback and the reference.
 
 mod ast;
 mod compile;

@@ -309,8 +309,16 @@ impl Model {
         out: &mut [f64],
     ) -> Result<SolveStats, PredictError> {
         self.individual_values(s, theta, individual)?;
+        let code = &*self.code;
         for ((t, o), v) in times.iter().zip(outputs).zip(out.iter_mut()) {
-            *v = self.output(s, *o, *t, &[])?;
+            s[T_SLOT] = *t;
+            s[TC_SLOT] = *t;
+            let (prog, slot) = &code.outputs[*o];
+            prog.run(s);
+            *v = s[*slot as usize];
+            if !v.is_finite() {
+                return Err(self.non_finite(prog, s, *t));
+            }
         }
         Ok(SolveStats::default())
     }
@@ -415,6 +423,7 @@ impl Model {
     }
 
     /// The first named quantity of `prog` (in evaluation order) that is not finite.
+    #[cold]
     fn non_finite(&self, prog: &Program, s: &[f64], t: f64) -> PredictError {
         let name_of = |slot: Slot| {
             self.code

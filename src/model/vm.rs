@@ -359,6 +359,8 @@ pub(crate) struct Program {
     code: Vec<Ins>,
     terms: Vec<Term>,
     nslots: usize,
+    /// Whether the program has jumps (lazy `if`s); without, a plain loop runs it.
+    jumps: bool,
     /// The same program compiled to native code (see `jit.rs`), when available.
     native: Option<super::jit::Native>,
 }
@@ -386,7 +388,9 @@ impl Program {
             Ins::Label { .. } => false,
             _ => true,
         });
+        let jumps = code.iter().any(|i| !i.computes());
         (slots_ok && sums_ok).then_some(Program {
+            jumps,
             code,
             terms,
             nslots,
@@ -460,6 +464,13 @@ impl Program {
         );
         let terms = self.terms.as_slice();
         let code = self.code.as_slice();
+        if !self.jumps {
+            for ins in code {
+                // SAFETY: as below (no jumps: every instruction runs once, in order).
+                unsafe { step(ins, s, terms) }
+            }
+            return;
+        }
         let mut pc = 0;
         while pc < code.len() {
             // SAFETY: `pc < code.len()` by the loop condition. `Program::new` checked
