@@ -11,6 +11,7 @@ use super::{CliError, OutArgs};
 use crate::model::Model;
 use crate::report::sha256_hex;
 use crate::simulate::design::daily_grid;
+use crate::simulate::from_fit::FittedPopulation;
 use crate::simulate::output::{write_results, ModelInfo, RunContext};
 use crate::simulate::population::parse_covariate;
 use crate::simulate::scenario::LoadedScenario;
@@ -25,7 +26,7 @@ pub struct SimulateArgs {
     /// Model: a built-in name (see `cartkin models`) or a model file.
     #[arg(
         long,
-        required_unless_present = "scenario",
+        required_unless_present_any = ["scenario", "fit"],
         conflicts_with = "scenario"
     )]
     pub model: Option<String>,
@@ -84,6 +85,12 @@ pub struct SimulateArgs {
     /// and one row `Pi,v1,v2,...` per parameter, in the same order.
     #[arg(long, conflicts_with = "typical", value_name = "FILE.csv")]
     pub omega: Option<PathBuf>,
+    /// Simulate a fitted model: the output directory of `cartkin fit --method individual`
+    /// gives the model (unless --model), the typical values of the estimated parameters
+    /// and their between-subject variance (the spread of the individual estimates; see
+    /// `cartkin::simulate::from_fit`). --param and --omega still override.
+    #[arg(long, conflicts_with = "scenario", value_name = "FIT_DIR")]
+    pub fit: Option<PathBuf>,
     /// Add residual error (the model's error models) and censor below the LLOQ.
     #[arg(long, conflicts_with = "typical")]
     pub with_error: bool,
@@ -143,6 +150,37 @@ fn read_schedule(path: &Path) -> Result<Vec<f64>, CliError> {
         )));
     }
     Ok(times)
+}
+
+/// The model a fit directory's run.json names, checked against the hash recorded there
+/// (the model file must not have changed since the fit).
+fn fitted_model(dir: &Path) -> Result<Model, CliError> {
+    let path = dir.join("run.json");
+    let text = std::fs::read_to_string(&path)
+        .map_err(|e| input(format!("--fit: cannot read {}: {e}", path.display())))?;
+    let run: serde_json::Value = serde_json::from_str(&text).map_err(|e| {
+        input(format!(
+            "--fit: {}: not JSON written by cartkin fit: {e}",
+            path.display()
+        ))
+    })?;
+    let origin = run["model"]["origin"].as_str().unwrap_or_default();
+    let name = origin.strip_prefix("built-in ").unwrap_or(origin);
+    if name.is_empty() {
+        return Err(input(format!(
+            "--fit: {}: no model.origin; give the model with --model",
+            path.display()
+        )));
+    }
+    let model = Model::load(name).map_err(|e| input(format!("--fit: {}: {e}", path.display())))?;
+    let recorded = run["model"]["sha256"].as_str().unwrap_or_default();
+    if recorded != sha256_hex(model.source().as_bytes()) {
+        return Err(input(format!(
+            "--fit: model `{name}` has changed since the fit in {} (its SHA-256 differs from run.json's); give --model explicitly to simulate it anyway",
+            dir.display()
+        )));
+    }
+    Ok(model)
 }
 
 /// Read a covariance matrix file (see `--omega`).
@@ -274,7 +312,21 @@ fn design_of(
                 seed: a.seed.unwrap_or(1),
                 ..SimulationDesign::default()
             };
-            let model = Model::load(a.model.as_deref().unwrap_or_default()).map_err(input)?;
+            let model = match (&a.model, &a.fit) {
+                (Some(name), _) => Model::load(name).map_err(input)?,
+                (None, Some(dir)) => fitted_model(dir)?,
+                (None, None) => Model::load("").map_err(input)?,
+            };
+            let mut d = d;
+            if let Some(dir) = &a.fit {
+                let fitted = FittedPopulation::read(dir, &model).map_err(from_sim)?;
+                for (name, value) in fitted.typical {
+                    if !d.parameters.iter().any(|(n, _)| *n == name) {
+                        d.parameters.push((name, value));
+                    }
+                }
+                d.variability = Variability::Population(fitted.omega);
+            }
             (model, d, None)
         }
     };

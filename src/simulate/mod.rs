@@ -53,6 +53,7 @@
 pub mod dataset;
 pub mod design;
 pub mod endpoints;
+pub mod from_fit;
 pub mod merge;
 pub mod output;
 pub mod percentile;
