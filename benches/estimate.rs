@@ -16,7 +16,8 @@ use cartkin::model::Model;
 use cartkin::model::{Individual, Predict};
 use criterion::{criterion_group, criterion_main, Criterion};
 
-#[path = "../tests/estimate_support/mod.rs"]
+#[allow(dead_code)] // shared with the integration tests; each bench uses a subset
+#[path = "../tests/it/common/estimate.rs"]
 mod estimate_support;
 
 fn options() -> FitOptions {

@@ -21,7 +21,8 @@
 //! cores], 5.1 s with summaries and endpoints. SciPy at the same load: closed form
 //! 5.2e6 predictions/s, LSODA 30.8 ms per subject.
 
-#[path = "../tests/simulate_common/mod.rs"]
+#[allow(dead_code)] // shared with the integration tests; each bench uses a subset
+#[path = "../tests/it/common/simulate.rs"]
 mod simulate_common;
 
 use criterion::{black_box, criterion_group, criterion_main, Criterion, Throughput};

@@ -13,9 +13,7 @@
 //! | [`nca`] | non-compartmental analysis and B-cell / immunoglobulin endpoints |
 //! | [`simulate`] | virtual populations, dose levels and trial scenarios |
 //! | [`report`] | output directories, atomic file writes, tables and plots |
-//! | [`cli`] | the `cartkin` command line, one file per subcommand |
 
-pub mod cli;
 pub mod data;
 pub mod estimate;
 pub mod model;
@@ -23,3 +21,6 @@ pub mod nca;
 pub mod report;
 pub mod simulate;
 pub mod solve;
+
+// The `cartkin` command line is the binary crate (`src/main.rs`, `src/cli/`): the library
+// needs neither clap nor indicatif.

@@ -6,7 +6,7 @@ use std::io::Write;
 use std::path::PathBuf;
 
 use super::CliError;
-use crate::data::{read_csv_with, DvidMap, ReadOptions, Summary};
+use cartkin::data::{read_csv_with, DvidMap, ReadOptions, Summary};
 
 /// Arguments of `cartkin check`.
 #[derive(Debug, clap::Args)]

@@ -1,8 +1,8 @@
 //! `cartkin fit DATA.csv --model NAME|PATH --method individual`: per-subject maximum
 //! likelihood (SPEC §5) → `individual.csv`, `parameters.csv`, `predictions.csv`
-//! ([`crate::estimate::tables`]) and `run.json` (inputs with SHA-256, model origin and
+//! ([`cartkin::estimate::tables`]) and `run.json` (inputs with SHA-256, model origin and
 //! hash, method, settings, seed, versions, −2LL, AIC, BIC, elapsed seconds, per-subject
-//! convergence). A thin layer over [`crate::estimate::fit_individuals`].
+//! convergence). A thin layer over [`cartkin::estimate::fit_individuals`].
 //!
 //! In `run.json`, `neg2ll` is the sum of −2LL over the subjects with an estimate, and
 //! with k = (free parameters) × (those subjects) and N their records,
@@ -22,11 +22,11 @@ use std::time::Instant;
 use serde_json::json;
 
 use super::{CliError, OutArgs};
-use crate::data::{read_csv, Analyte};
-use crate::estimate::tables::{write_individual, write_parameters, write_predictions};
-use crate::estimate::{fit_individuals_observed, summarise, FitOptions, FitSettings, FitStatus};
-use crate::model::{Model, Predict};
-use crate::report::{sha256_file, sha256_hex};
+use cartkin::data::{read_csv, Analyte};
+use cartkin::estimate::tables::{write_individual, write_parameters, write_predictions};
+use cartkin::estimate::{fit_individuals_observed, summarise, FitOptions, FitSettings, FitStatus};
+use cartkin::model::{Model, Predict};
+use cartkin::report::{sha256_file, sha256_hex};
 
 /// Estimation method.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]

@@ -1,11 +1,11 @@
 //! `cartkin merge DIR1 DIR2 ... --out DIR`: join the shards of one `cartkin simulate
 //! --shard i/N` run into the files of the unsharded run (byte-identical data files; see
-//! [`crate::simulate::merge`]).
+//! [`cartkin::simulate::merge`]).
 
 use std::path::PathBuf;
 
 use super::{CliError, OutArgs};
-use crate::simulate::SimulateError;
+use cartkin::simulate::SimulateError;
 
 /// Arguments of `cartkin merge`.
 #[derive(Debug, clap::Args)]
@@ -20,7 +20,7 @@ pub struct MergeArgs {
 /// Run `cartkin merge`.
 pub fn run(a: MergeArgs) -> Result<(), CliError> {
     let out = a.out.prepare("merge")?;
-    crate::simulate::merge::merge(&a.dirs, &out).map_err(|e| match e {
+    cartkin::simulate::merge::merge(&a.dirs, &out).map_err(|e| match e {
         SimulateError::Output(o) => CliError::Output(o),
         other => CliError::Input(other.to_string()),
     })?;

@@ -12,7 +12,7 @@ use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
 
-use crate::report::OutputError;
+use cartkin::report::OutputError;
 
 /// cartkin — cellular kinetics and pharmacodynamics of CAR-T cell therapies.
 #[derive(Debug, Parser)]
@@ -74,13 +74,13 @@ pub struct OutArgs {
 }
 
 impl OutArgs {
-    /// The output directory, prepared for writing (see [`crate::report::OutputDir`]).
-    pub fn prepare(&self, command: &str) -> Result<crate::report::OutputDir, CliError> {
+    /// The output directory, prepared for writing (see [`cartkin::report::OutputDir`]).
+    pub fn prepare(&self, command: &str) -> Result<cartkin::report::OutputDir, CliError> {
         let dir = self
             .out
             .clone()
             .unwrap_or_else(|| PathBuf::from("cartkin-out").join(command));
-        Ok(crate::report::OutputDir::prepare(&dir, self.force)?)
+        Ok(cartkin::report::OutputDir::prepare(&dir, self.force)?)
     }
 }
 

@@ -3,7 +3,7 @@
 //! typical value, unit, bounds, transform and ω², outputs with their error models,
 //! states, and references.
 
-use crate::model::{builtin_names, ErrorModel, Model, Parameter, Predict, Transform};
+use cartkin::model::{builtin_names, ErrorModel, Model, Parameter, Predict, Transform};
 
 use super::CliError;
 
@@ -74,7 +74,7 @@ fn parameter_line(p: &Parameter) -> String {
         (Some(w), _) => format!("{w}"),
         (None, _) => "-".to_string(),
     };
-    let residual = if p.role == crate::model::Role::Residual {
+    let residual = if p.role == cartkin::model::Role::Residual {
         "  (residual)"
     } else {
         ""

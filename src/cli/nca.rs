@@ -2,14 +2,14 @@
 //! (SPEC §6) → `nca.csv` (one row per subject × analyte, a column per metric, the λz
 //! points used, the status of each partial AUC and any remarks) and `nca_summary.csv`
 //! (per dose level × analyte × metric: n, missing, geometric mean and CV%, mean, SD,
-//! median, min, max). A thin layer over [`crate::nca::analyse_dataset`].
+//! median, min, max). A thin layer over [`cartkin::nca::analyse_dataset`].
 
 use std::path::PathBuf;
 
 use super::{CliError, OutArgs};
-use crate::data::{read_csv_with, Analyte, DvidMap, ReadOptions};
-use crate::nca::dataset::{kinetic_metric_names, partial_auc_name, BCELL_METRICS};
-use crate::nca::{
+use cartkin::data::{read_csv_with, Analyte, DvidMap, ReadOptions};
+use cartkin::nca::dataset::{kinetic_metric_names, partial_auc_name, BCELL_METRICS};
+use cartkin::nca::{
     analyse_dataset, summarise_rows, AucMethod, BcellSettings, BeyondTlast, BlqRule, BlqRules,
     GroupSummary, Grouping, NcaSettings, SubjectRow, TimeZero,
 };
@@ -138,7 +138,7 @@ fn parse_window(text: &str) -> Result<(f64, f64), CliError> {
 
 /// Run `cartkin nca`.
 pub fn run(args: NcaArgs) -> Result<(), CliError> {
-    let input = |e: crate::nca::NcaError| CliError::Input(e.to_string());
+    let input = |e: cartkin::nca::NcaError| CliError::Input(e.to_string());
     let settings = NcaSettings {
         method: match args.method {
             MethodArg::Linlog => AucMethod::LinearUpLogDown,

@@ -1,21 +1,21 @@
 //! `cartkin simulate`: virtual subjects at dose levels of a model, or a trial scenario
 //! (SPEC §4, §7) → `simulation.csv`, `summary.csv`, `endpoints.csv`,
 //! `endpoints_summary.csv`, optionally `dataset.csv`, and `run.json`. A thin layer over
-//! [`crate::simulate`]; see that module for the definitions.
+//! [`cartkin::simulate`]; see that module for the definitions.
 
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use super::{CliError, OutArgs};
-use crate::model::Model;
-use crate::report::sha256_hex;
-use crate::simulate::design::daily_grid;
-use crate::simulate::from_fit::FittedPopulation;
-use crate::simulate::output::{write_results, ModelInfo, RunContext};
-use crate::simulate::population::parse_covariate;
-use crate::simulate::scenario::LoadedScenario;
-use crate::simulate::{
+use cartkin::model::Model;
+use cartkin::report::sha256_hex;
+use cartkin::simulate::design::daily_grid;
+use cartkin::simulate::from_fit::FittedPopulation;
+use cartkin::simulate::output::{write_results, ModelInfo, RunContext};
+use cartkin::simulate::population::parse_covariate;
+use cartkin::simulate::scenario::LoadedScenario;
+use cartkin::simulate::{
     simulate, DoseLevel, DoseUnit, Omega, Shard, SimulateError, SimulationDesign, Variability,
 };
 
@@ -390,7 +390,7 @@ pub fn run(a: SimulateArgs) -> Result<(), CliError> {
     }
     let ctx = RunContext {
         model: ModelInfo {
-            name: crate::model::Predict::name(&model).to_string(),
+            name: cartkin::model::Predict::name(&model).to_string(),
             origin: model.origin().to_string(),
             sha256: sha256_hex(model.source().as_bytes()),
         },

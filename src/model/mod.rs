@@ -11,6 +11,10 @@
 mod ast;
 mod compile;
 mod error;
+#[cfg(feature = "jit")]
+mod jit;
+#[cfg(not(feature = "jit"))]
+#[path = "nojit.rs"]
 mod jit;
 mod lexer;
 mod library;

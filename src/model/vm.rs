@@ -416,11 +416,13 @@ impl Program {
     }
 
     /// The term table of the `Sum` instructions.
+    #[cfg_attr(not(feature = "jit"), allow(dead_code))]
     pub fn terms(&self) -> &[Term] {
         &self.terms
     }
 
     /// The slot count the program was validated for.
+    #[cfg_attr(not(feature = "jit"), allow(dead_code))]
     pub fn nslots(&self) -> usize {
         self.nslots
     }

@@ -2,7 +2,7 @@
 //! global allocator shows zero allocations in repeated `integrate` calls. Only the test's
 //! own thread is counted: the test harness's threads allocate when they like.
 
-mod solve_common;
+use crate::common::solve as solve_common;
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;

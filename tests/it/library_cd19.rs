@@ -6,7 +6,7 @@
 //! `cd19_calibration`). The peer's metrics for the same parameters (Radau rtol 1e-10)
 //! are quoted next to each target; the tests assert the targets themselves.
 
-mod library_common;
+use crate::common::library as library_common;
 
 use cartkin::model::{Model, Predict};
 use library_common::{column, load, predict_all, typical, with_param};

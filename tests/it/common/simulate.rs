@@ -3,7 +3,6 @@
 //!
 //! C(t) = R0·e^(ρt) for t < Tmax, with ρ = ln(foldx)/Tmax and R0 = Cmax/foldx;
 //! C(t) = (1 − F_B)·Cmax·e^(−α(t − Tmax)) + F_B·Cmax·e^(−β(t − Tmax)) for t ≥ Tmax.
-#![allow(dead_code)]
 
 use cartkin::data::Analyte;
 use cartkin::model::{

@@ -10,7 +10,7 @@
 //!   ≈ 3.3/|λ| ≈ 3.3/206 day, so ≳ 2e4 steps over 365 days (measured 23,361), against
 //!   ~1,000 for Rodas4 at the file's rtol 1e-6 (measured 979).
 
-mod library_common;
+use crate::common::library as library_common;
 
 use cartkin::data::{Covariates, Dose};
 use cartkin::model::{Individual, Model, Predict, PredictError};

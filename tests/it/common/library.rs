@@ -1,7 +1,6 @@
 //! Helpers shared by the library tests (tests/library_*.rs): reading a reference CSV
 //! of models/reference/ and predicting every output of a built-in model for one bolus
 //! dose at t = 0.
-#![allow(dead_code)] // each test crate uses a different subset
 
 use std::path::{Path, PathBuf};
 

@@ -3,18 +3,11 @@
 //! change the bytes, and every bad argument exits 1 with a message naming it.
 
 use std::path::Path;
-use std::process::{Command, Output};
 
 use cartkin::data::{Covariates, Dose};
 use cartkin::model::{Individual, Model, Predict};
 
-fn cartkin(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_cartkin"))
-        .current_dir(dir)
-        .args(args)
-        .output()
-        .expect("the cartkin binary runs")
-}
+use crate::common::cartkin_in as cartkin;
 
 fn ok(dir: &Path, args: &[&str]) {
     let o = cartkin(dir, args);

@@ -11,7 +11,7 @@
 //! the others ≤ 0.04). The references are analytic or, for Robertson and van der Pol,
 //! SciPy 1.17 Radau at rtol 1e-12 (see each entry).
 
-mod solve_common;
+use crate::common::solve as solve_common;
 
 use cartkin::solve::{Method, Solver, SolverOptions};
 use solve_common::FnSystem;

@@ -12,7 +12,7 @@
 //! cartkin (closed forms in NumPy; the SciPy peer solved with Radau at rtol 1e-10); see
 //! models/reference/README.md. The tolerances per model, and why, are in [`CASES`].
 
-mod library_common;
+use crate::common::library as library_common;
 
 use cartkin::data::Analyte;
 use cartkin::model::{builtin_names, Predict};

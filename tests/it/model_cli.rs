@@ -1,12 +1,7 @@
 //! `cartkin models` run as a real binary.
 
-use std::process::Command;
-
 fn cartkin(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_cartkin"))
-        .args(args)
-        .output()
-        .expect("run cartkin");
+    let out = crate::common::cartkin(args);
     (
         out.status.code().unwrap_or(-1),
         String::from_utf8_lossy(&out.stdout).into_owned(),

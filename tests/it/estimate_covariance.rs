@@ -4,7 +4,7 @@
 //! and Cov(â, b̂) = σ²(XᵀX)⁻¹ exactly (X = [1, t]); the identity scale makes the
 //! delta method trivial and the CI symmetric: â ± 1.959964·SE.
 
-mod estimate_support;
+use crate::common::estimate as estimate_support;
 
 use approx::assert_relative_eq;
 use cartkin::data::Dataset;

@@ -1,7 +1,7 @@
 //! Individual fits with the built-in compiled models (`Model::load`), checked against the
 //! hand-written Stein closed form of tests/estimate_support (an independent reference).
 
-mod estimate_support;
+use crate::common::estimate as estimate_support;
 
 use approx::assert_relative_eq;
 use cartkin::data::{Covariates, Dataset};

@@ -1,7 +1,7 @@
 //! Dormand–Prince 5(4) against analytic solutions; output placement; failures; pinned
 //! work statistics.
 
-mod solve_common;
+use crate::common::solve as solve_common;
 
 use approx::assert_relative_eq;
 use cartkin::solve::{Method, OdeSystem, SolveError, Solver, SolverOptions};

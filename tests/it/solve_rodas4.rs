@@ -1,7 +1,7 @@
 //! RODAS4 against analytic solutions and the stiff reference problems (Robertson,
 //! van der Pol μ = 1000); exact versus finite-difference Jacobian.
 
-mod solve_common;
+use crate::common::solve as solve_common;
 
 use approx::assert_relative_eq;
 use cartkin::solve::{Method, OdeSystem, SolveError, Solver, SolverOptions};

@@ -11,7 +11,7 @@
 //! E₁ = (1−F_B)e^(−αs), E₂ = F_B e^(−βs), g = E₁ + E₂): ln Cmax: 1; ln α: −αsE₁/g;
 //! ln β: −βsE₂/g; ln Tmax: Tmax(αE₁ + βE₂)/g; logit F_B: F_B(1−F_B)(e^(−βs) − e^(−αs))/g.
 
-mod estimate_support;
+use crate::common::estimate as estimate_support;
 
 use cartkin::data::Covariates;
 use cartkin::estimate::{Objective, ParameterMap, Records};

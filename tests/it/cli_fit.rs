@@ -3,17 +3,11 @@
 //! provenance, thread-count independence, and every bad-input path with its exit code.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 
 use approx::assert_relative_eq;
 
-fn cartkin(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_cartkin"))
-        .current_dir(dir)
-        .args(args)
-        .output()
-        .expect("the cartkin binary runs")
-}
+use crate::common::cartkin_in as cartkin;
 
 fn example() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("data/example.csv")

@@ -4,7 +4,6 @@
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
 
 use approx::assert_relative_eq;
 
@@ -29,13 +28,7 @@ C,-7,10,igg,0,0.3,100000000,F
 C,90,8,igg,0,0.3,100000000,F
 ";
 
-fn cartkin(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_cartkin"))
-        .current_dir(dir)
-        .args(args)
-        .output()
-        .expect("the cartkin binary runs")
-}
+use crate::common::cartkin_in as cartkin;
 
 fn setup(data: &str) -> (tempfile::TempDir, PathBuf) {
     let dir = tempfile::tempdir().unwrap();

@@ -4,7 +4,7 @@
 //! column) of each problem.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 
 /// A scratch directory holding input files, in which `cartkin` runs.
 struct Workdir {
@@ -25,11 +25,7 @@ impl Workdir {
     }
 
     fn run(&self, args: &[&str]) -> Output {
-        Command::new(env!("CARGO_BIN_EXE_cartkin"))
-            .args(args)
-            .current_dir(self.dir.path())
-            .output()
-            .expect("run cartkin")
+        crate::common::cartkin_in(self.dir.path(), args)
     }
 }
 

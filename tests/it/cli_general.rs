@@ -1,14 +1,7 @@
 //! End-to-end checks of the `cartkin` program itself: help, version, usage errors.
 //! Exit codes follow SPEC §4: 0 success, 1 usage or input error, never a panic (101).
 
-use std::process::Command;
-
-fn cartkin(args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_cartkin"))
-        .args(args)
-        .output()
-        .expect("the cartkin binary runs")
-}
+use crate::common::cartkin;
 
 #[test]
 fn help_lists_the_commands_and_exits_0() {

@@ -3,7 +3,7 @@
 //! statistical behaviour of estimates and SEs over seeded replicates, and Beal M3 versus
 //! dropping censored records when many terminal points are below the limit.
 
-mod estimate_support;
+use crate::common::estimate as estimate_support;
 
 use approx::assert_relative_eq;
 use cartkin::data::{Dataset, Subject};

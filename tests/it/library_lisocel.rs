@@ -3,7 +3,7 @@
 //! and 352 d), beyond the reference trajectory of tests/library_reference.rs (which is
 //! the same closed form in NumPy).
 
-mod library_common;
+use crate::common::library as library_common;
 
 use library_common::{load, predict_all, typical, with_param};
 

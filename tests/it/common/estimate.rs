@@ -2,7 +2,6 @@
 //! the Stein 2019 closed form (REFERENCES §2.1) with the parameters, bounds, transforms
 //! and error model of the stein2019 example in CONTRACTS.md, and a straight line with
 //! additive error (a linear-Gaussian model whose MLE and covariance are known exactly).
-#![allow(dead_code)]
 
 use cartkin::data::{Analyte, Covariates, Observation, Subject};
 use cartkin::model::{

@@ -1,5 +1,4 @@
 //! Test problems with analytic solutions, shared by the solver tests.
-#![allow(dead_code)]
 
 use cartkin::solve::OdeSystem;
 

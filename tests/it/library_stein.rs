@@ -8,7 +8,7 @@
 //! Checked for the typical subject and for individuals whose Tmax, growth and decline
 //! differ (the stop at Tmax is per individual), and against a value computed by hand.
 
-mod library_common;
+use crate::common::library as library_common;
 
 use cartkin::model::Predict;
 use library_common::{load, predict_all, typical, with_param};
