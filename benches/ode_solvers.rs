@@ -462,7 +462,10 @@ fn compare<S: OdeSystem>(c: &mut Criterion, p: &mut Problem<S>, tolerances: &[(f
 }
 
 fn bench(c: &mut Criterion) {
-    eprintln!("| problem | rtol / atol | solver | step attempts | RHS evaluations | max error / peak | allocations per solve |");
+    eprintln!(
+        "| problem | rtol / atol | solver | step attempts | RHS evaluations \
+         | max error / peak | allocations per solve |"
+    );
     eprintln!("|---|---|---|---|---|---|---|");
     compare(c, &mut stein_problem(), &[(1e-6, 1e-9), (1e-9, 1e-9)]);
     compare(c, &mut chain_problem(), &[(1e-6, 1e-9), (1e-9, 1e-12)]);

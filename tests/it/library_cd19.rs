@@ -1,6 +1,7 @@
 //! cd19_bcell: the calibration targets of cartkin's design (models/cd19_bcell.model) for
-//! the typical SLE subject given 50e6 CAR+ cells, one test per target, and the antigen logic of the product flags
-//! (cd19_cd20_bcell kills the same subsets as cd19_bcell and spares plasma cells).
+//! the typical SLE subject given 50e6 CAR+ cells, one test per target, and the antigen
+//! logic of the product flags (cd19_cd20_bcell kills the same subsets as cd19_bcell and
+//! spares plasma cells).
 //!
 //! Trajectories are predicted on a 0.01-day grid over days 0–365 (as the SciPy peer's
 //! `cd19_calibration`). The peer's metrics for the same parameters (Radau rtol 1e-10)
