@@ -7,6 +7,7 @@ mod merge;
 mod models;
 mod nca;
 mod simulate;
+mod slurm;
 
 use std::path::PathBuf;
 

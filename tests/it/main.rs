@@ -9,6 +9,7 @@ mod cli_fit;
 mod cli_general;
 mod cli_nca;
 mod cli_simulate;
+mod cluster_slurm;
 mod data_example;
 mod data_proptest;
 mod data_roundtrip;
