@@ -34,7 +34,7 @@ enum Command {
     /// Fit a model to a dataset.
     Fit(fit::FitArgs),
     /// Simulate dose levels of a model.
-    Simulate(simulate::SimulateArgs),
+    Simulate(Box<simulate::SimulateArgs>),
     /// Join the shards of a `simulate --shard i/N` run into the files of the whole run.
     Merge(merge::MergeArgs),
 }
@@ -100,7 +100,7 @@ pub fn main() -> i32 {
         Command::Check(a) => check::run(a),
         Command::Nca(a) => nca::run(a),
         Command::Fit(a) => fit::run(a),
-        Command::Simulate(a) => simulate::run(a),
+        Command::Simulate(a) => simulate::run(*a),
         Command::Merge(a) => merge::run(a),
     };
     match result {

@@ -97,7 +97,7 @@ impl ArrayJob {
 
     /// The text of `array.sbatch`.
     pub fn array_script(&self) -> String {
-        let mut s = self.header(&format!("{}", self.name), "task_%a.log");
+        let mut s = self.header(&self.name, "task_%a.log");
         s.push_str(&format!("#SBATCH --array=1-{}\n", self.tasks));
         s.push_str("\nset -euo pipefail\n");
         let mut cmd = vec![shell_quote(&self.program.to_string_lossy())];
