@@ -1,5 +1,5 @@
 //! The `cartkin` command line: one file per subcommand, each a thin layer over library
-//! calls. Exit codes (SPEC §4): 0 success, 1 usage or input error, 2 numerical failure.
+//! calls. Exit codes (docs/outputs.md): 0 success, 1 usage or input error, 2 numerical failure.
 
 mod check;
 mod fit;

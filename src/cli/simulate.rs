@@ -1,5 +1,5 @@
 //! `cartkin simulate`: virtual subjects at dose levels of a model, or a trial scenario
-//! (SPEC §4, §7) → `simulation.csv`, `summary.csv`, `endpoints.csv`,
+//! (docs/outputs.md) → `simulation.csv`, `summary.csv`, `endpoints.csv`,
 //! `endpoints_summary.csv`, optionally `dataset.csv`, and `run.json`. A thin layer over
 //! [`cartkin::simulate`]; see that module for the definitions.
 
