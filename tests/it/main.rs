@@ -25,6 +25,7 @@ mod library_reference;
 mod library_singh;
 mod library_stein;
 mod model_cli;
+mod model_depth;
 mod model_errors;
 mod model_jit;
 mod model_language;
