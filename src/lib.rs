@@ -13,6 +13,7 @@
 //! | [`nca`] | non-compartmental analysis and B-cell / immunoglobulin endpoints |
 //! | [`simulate`] | virtual populations, dose levels and trial scenarios |
 //! | [`cluster`] | shards of a run, Slurm job arrays and their merge |
+//! | [`trial`] | dose-escalation trials (3+3, BOIN) driven by simulated exposure |
 //! | [`report`] | output directories, atomic file writes, tables and plots |
 
 pub mod cluster;
@@ -23,6 +24,7 @@ pub mod nca;
 pub mod report;
 pub mod simulate;
 pub mod solve;
+pub mod trial;
 
 // The `cartkin` command line is the binary crate (`src/main.rs`, `src/cli/`): the library
 // needs neither clap nor indicatif.

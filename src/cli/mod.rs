@@ -8,6 +8,7 @@ mod models;
 mod nca;
 mod simulate;
 mod slurm;
+mod trial;
 
 use std::path::PathBuf;
 
@@ -35,6 +36,8 @@ enum Command {
     Fit(fit::FitArgs),
     /// Simulate dose levels of a model.
     Simulate(Box<simulate::SimulateArgs>),
+    /// Simulate dose-escalation trials (3+3, BOIN) with exposure-driven DLTs.
+    Trial(trial::TrialArgs),
     /// Join the shards of a `simulate --shard i/N` run into the files of the whole run.
     Merge(merge::MergeArgs),
 }
@@ -102,6 +105,7 @@ pub fn main() -> i32 {
         Command::Fit(a) => fit::run(a),
         Command::Simulate(a) => simulate::run(*a),
         Command::Merge(a) => merge::run(a),
+        Command::Trial(a) => trial::run(a),
     };
     match result {
         Ok(()) => 0,

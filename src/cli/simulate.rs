@@ -272,12 +272,11 @@ fn design_of(
             let sc = LoadedScenario::read(path).map_err(from_sim)?;
             let model = Model::load(&sc.model())
                 .map_err(|e| input(format!("{}: model: {e}", path.display())))?;
-            let mut d = sc.design(a.seed, &model).map_err(from_sim)?;
-            if let Some(n) = a.n {
-                for l in &mut d.doses {
-                    l.n = n;
-                }
+            let d = match a.n {
+                Some(n) => sc.design_per_level(a.seed, &model, n),
+                None => sc.design(a.seed, &model),
             }
+            .map_err(from_sim)?;
             (model, d, Some(sc))
         }
         None => {

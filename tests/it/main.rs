@@ -44,3 +44,7 @@ mod solve_alloc;
 mod solve_dopri5;
 mod solve_harness;
 mod solve_rodas4;
+mod trial_boin;
+mod trial_cli;
+mod trial_exposure;
+mod trial_three_plus_three;
