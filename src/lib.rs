@@ -13,12 +13,14 @@
 //! | [`nca`] | non-compartmental analysis and B-cell / immunoglobulin endpoints |
 //! | [`simulate`] | virtual populations, dose levels and trial scenarios |
 //! | [`report`] | output directories, atomic file writes, tables and plots |
+//! | [`rng`] | the per-subject random stream |
 
 pub mod data;
 pub mod estimate;
 pub mod model;
 pub mod nca;
 pub mod report;
+pub mod rng;
 pub mod simulate;
 pub mod solve;
 
