@@ -15,6 +15,7 @@
 //! | [`cluster`] | shards of a run, Slurm job arrays and their merge |
 //! | [`trial`] | dose-escalation trials (3+3, BOIN) driven by simulated exposure |
 //! | [`report`] | output directories, atomic file writes, tables and plots |
+//! | [`rng`] | the per-subject random stream |
 
 pub mod cluster;
 pub mod data;
@@ -22,6 +23,7 @@ pub mod estimate;
 pub mod model;
 pub mod nca;
 pub mod report;
+pub mod rng;
 pub mod simulate;
 pub mod solve;
 pub mod trial;

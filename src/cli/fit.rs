@@ -234,6 +234,9 @@ pub fn run(args: FitArgs) -> Result<(), CliError> {
         "model": {
             "name": model.name(),
             "origin": model.origin(),
+            // A model file relative to this directory, for `simulate --fit` after a move.
+            "path": cartkin::report::relative_path(dir.path(), std::path::Path::new(model.origin()))
+                .map(|p| p.display().to_string()),
             "sha256": sha256_hex(model.source().as_bytes()),
         },
         "free_parameters": fit.map.free.iter().map(|&i| params[i].name.clone()).collect::<Vec<_>>(),

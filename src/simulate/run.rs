@@ -90,12 +90,23 @@ pub fn subject_covariates(design: &ValidDesign, s: &SimulatedSubject) -> Covaria
     c
 }
 
-/// Simulate every subject of `design` (its shard) with `model`. `progress` is called
-/// with 1 after each subject (from any thread). The first failing subject (in id order)
-/// ends the run with its error.
+/// Simulate every subject of `design` (its shard) with `model`, in memory. `progress` is
+/// called with 1 after each subject (from any thread). The first failing subject (in id
+/// order) ends the run with its error. For runs too large for memory, see
+/// [`super::stream`], which simulates the same subjects chunk by chunk.
 pub fn simulate(
     model: &dyn Predict,
     design: &ValidDesign,
+    progress: &(dyn Fn(u64) + Sync),
+) -> Result<Simulation, SimulateError> {
+    simulate_range(model, design, design.subject_range(), progress)
+}
+
+/// Simulate the subjects of global indices `range` (a part of the design's range).
+pub fn simulate_range(
+    model: &dyn Predict,
+    design: &ValidDesign,
+    range: std::ops::Range<usize>,
     progress: &(dyn Fn(u64) + Sync),
 ) -> Result<Simulation, SimulateError> {
     let n_out = design.outputs.len();
@@ -107,8 +118,7 @@ pub fn simulate(
     let rep_outputs: Vec<usize> = (0..times.len())
         .flat_map(|_| design.outputs.iter().copied())
         .collect();
-    let results: Vec<Result<SimulatedSubject, SimulateError>> = design
-        .subject_range()
+    let results: Vec<Result<SimulatedSubject, SimulateError>> = range
         .into_par_iter()
         .map(|k| {
             let r = simulate_one(model, design, k, &rep_times, &rep_outputs);

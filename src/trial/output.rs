@@ -25,7 +25,7 @@ use super::toxicity::Toxicity;
 use super::TrialError;
 use crate::report::{sha256_file, OutputDir, OutputError};
 use crate::simulate::endpoints::EndpointSummaryRow;
-use crate::simulate::output::{num, write_endpoint_summary, write_streamed};
+use crate::simulate::output::{num, write_endpoint_summary};
 
 /// Write trial.csv.
 pub fn write_characteristics(oc: &OperatingCharacteristics, w: &mut dyn Write) -> io::Result<()> {
@@ -143,17 +143,13 @@ pub fn write_outputs(
     o: &TrialOutputs<'_>,
 ) -> Result<Vec<String>, TrialError> {
     let mut files = vec!["trial.csv".to_string()];
-    write_streamed(&out.file("trial.csv"), |w| {
-        write_characteristics(o.characteristics, w)
-    })?;
+    out.write_with("trial.csv", |w| write_characteristics(o.characteristics, w))?;
     if let Some(t) = o.trials {
-        write_streamed(&out.file("trials.csv"), |w| write_trials(doses, t, w))?;
+        out.write_with("trials.csv", |w| write_trials(doses, t, w))?;
         files.push("trials.csv".into());
     }
     if let Some((rows, _)) = o.endpoints {
-        write_streamed(&out.file("endpoints_summary.csv"), |w| {
-            write_endpoint_summary(rows, w)
-        })?;
+        out.write_with("endpoints_summary.csv", |w| write_endpoint_summary(rows, w))?;
         files.push("endpoints_summary.csv".into());
     }
     let mut hashes = serde_json::Map::new();

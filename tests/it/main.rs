@@ -41,6 +41,7 @@ mod simulate_identity;
 mod simulate_population;
 mod simulate_roundtrip;
 mod simulate_scenarios;
+mod simulate_stream;
 mod solve_alloc;
 mod solve_dopri5;
 mod solve_harness;
