@@ -18,6 +18,8 @@ mod estimate_gradient;
 mod estimate_likelihood;
 mod estimate_model;
 mod estimate_stein;
+mod fuzz_csv;
+mod fuzz_model;
 mod library_cd19;
 mod library_lisocel;
 mod library_reference;
