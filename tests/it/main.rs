@@ -6,6 +6,7 @@ mod common;
 
 mod cli_check;
 mod cli_fit;
+mod cli_flags;
 mod cli_general;
 mod cli_nca;
 mod cli_simulate;
