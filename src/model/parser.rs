@@ -1,4 +1,4 @@
-//! Recursive-descent parser of model files (grammar in `CONTRACTS.md`).
+//! Recursive-descent parser of model files (grammar in docs/model-language.md).
 //!
 //! Expression precedence, lowest first:
 //! `||` < `&&` < comparisons (`< <= > >= == !=`) < `+ -` < `* /` < unary `-` < `^`,

@@ -400,7 +400,7 @@ mod tests {
         let r = emit(node, &mut block, &mut next, one);
         s.resize(next, 0.0);
         let n = block.code.len();
-        Program::new(block, next).unwrap().run(&mut s);
+        Program::new(block, next).unwrap().interpret(&mut s);
         (s[r as usize], n)
     }
 

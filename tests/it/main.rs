@@ -10,6 +10,7 @@ mod cli_flags;
 mod cli_general;
 mod cli_nca;
 mod cli_simulate;
+mod cluster_slurm;
 mod data_example;
 mod data_proptest;
 mod data_roundtrip;
