@@ -7,7 +7,7 @@
 use std::path::PathBuf;
 
 use super::{CliError, OutArgs};
-use cartkin::data::{read_csv_with, Analyte, DvidMap, ReadOptions};
+use cartkin::data::{read_csv_with, Analyte, ReadOptions};
 use cartkin::nca::dataset::{kinetic_metric_names, partial_auc_name, BCELL_METRICS};
 use cartkin::nca::{
     analyse_dataset, summarise_rows, AucMethod, BcellSettings, BeyondTlast, BlqRule, BlqRules,
@@ -62,8 +62,14 @@ pub enum TimeZeroArg {
 pub struct NcaArgs {
     /// The dataset (long CSV; see data/README.md).
     pub data: PathBuf,
-    /// Analytes to analyse, comma-separated (default: every analyte in the data).
-    #[arg(long, value_delimiter = ',', value_name = "ANALYTE,...")]
+    /// Analytes to analyse, comma-separated, by name or DVID code (default: every
+    /// analyte in the data).
+    #[arg(
+        long,
+        visible_alias = "analytes",
+        value_delimiter = ',',
+        value_name = "ANALYTE,..."
+    )]
     pub analyte: Vec<String>,
     /// AUC rule: linear-up/log-down or linear.
     #[arg(long, value_enum, default_value = "linlog")]
@@ -177,12 +183,8 @@ pub fn run(args: NcaArgs) -> Result<(), CliError> {
     }
     .check()
     .map_err(input)?;
-    let dvid_map = match &args.dvid_map {
-        Some(text) => {
-            DvidMap::parse(text).map_err(|e| CliError::Input(format!("--dvid-map: {e}")))?
-        }
-        None => DvidMap::Default,
-    };
+    let dvid_map = super::dvid_map(args.dvid_map.as_deref())?;
+    let requested = super::analyte_names(&args.analyte, &dvid_map)?;
 
     let loaded = read_csv_with(&args.data, &ReadOptions { dvid_map })
         .map_err(|e| CliError::Input(e.to_string()))?;
@@ -195,8 +197,7 @@ pub fn run(args: NcaArgs) -> Result<(), CliError> {
         observed.clone()
     } else {
         let mut chosen = Vec::new();
-        for name in &args.analyte {
-            let a = Analyte::new(name);
+        for (name, a) in args.analyte.iter().zip(requested) {
             if !observed.contains(&a) {
                 return Err(CliError::Input(format!(
                     "--analyte: value '{name}': expected an analyte of {} ({})",

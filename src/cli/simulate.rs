@@ -74,8 +74,14 @@ pub struct SimulateArgs {
     /// NAME~normal:MEAN:SD[:LOWER:UPPER], NAME~uniform:LOWER:UPPER, NAME~list:V1,V2,...
     #[arg(long = "covariate", conflicts_with = "scenario", value_name = "SPEC")]
     pub covariates: Vec<String>,
-    /// Analytes to simulate, comma-separated [default: every output of the model].
-    #[arg(long, value_delimiter = ',', conflicts_with = "scenario")]
+    /// Analytes to simulate, comma-separated, by name or DVID code [default: every
+    /// output of the model].
+    #[arg(
+        long,
+        visible_alias = "analytes",
+        value_delimiter = ',',
+        conflicts_with = "scenario"
+    )]
     pub analyte: Vec<String>,
     /// LLOQ of an analyte, repeatable: ANALYTE=VALUE [default: the model's].
     #[arg(
@@ -104,9 +110,13 @@ pub struct SimulateArgs {
     /// Random seed [default: the scenario's, else 1].
     #[arg(long)]
     pub seed: Option<u64>,
-    /// Worker threads [default: all cores].
+    /// Worker threads [default: all cores; 0 also means all cores].
     #[arg(long)]
     pub threads: Option<usize>,
+    /// Analytes of numeric DVID codes, e.g. `1=transgene,2=b_cells`, for the codes given
+    /// to --analyte and --lloq [default: code k is the k-th standard analyte].
+    #[arg(long, conflicts_with = "scenario", value_name = "CODE=ANALYTE,...")]
+    pub dvid_map: Option<String>,
     /// Simulate only the i-th of N slices of the subjects (1 <= i <= N); join with
     /// `cartkin merge`. `slurm`: the slice of this Slurm array task; `auto`: Slurm's
     /// inside an array task, else all subjects.
@@ -330,6 +340,7 @@ fn design_of(
             (model, d, Some(sc))
         }
         None => {
+            let codes = super::dvid_map(a.dvid_map.as_deref())?;
             let n = if a.typical { 1 } else { a.n.unwrap_or(100) };
             if let Some(days) = a.days {
                 // Before the grid is built: at least one analyte, every dose level.
@@ -359,12 +370,19 @@ fn design_of(
                     DoseUnit::Total
                 },
                 times,
-                analytes: a.analyte.clone(),
+                analytes: super::analyte_names(&a.analyte, &codes)?
+                    .iter()
+                    .map(|x| x.name().to_string())
+                    .collect(),
                 lloq: a
                     .lloq
                     .iter()
-                    .map(|s| name_value("--lloq", s))
-                    .collect::<Result<_, _>>()?,
+                    .map(|s| {
+                        let (name, v) = name_value("--lloq", s)?;
+                        let analyte = super::analyte_names(&[name], &codes)?.remove(0);
+                        Ok((analyte.name().to_string(), v))
+                    })
+                    .collect::<Result<_, CliError>>()?,
                 covariates: a
                     .covariates
                     .iter()
@@ -457,11 +475,7 @@ pub fn run(a: SimulateArgs) -> Result<(), CliError> {
     let design = design.check(&model).map_err(from_sim)?;
     let (available, reported) = memory::available_bytes();
     memory::check(&run_size(&design), available, reported).map_err(from_sim)?;
-    let threads = match a.threads {
-        Some(0) => return Err(input("--threads 0: expected at least 1")),
-        Some(t) => t,
-        None => rayon::current_num_threads(),
-    };
+    let threads = super::thread_count(a.threads);
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(threads)
         .build()

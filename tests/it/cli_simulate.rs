@@ -249,9 +249,10 @@ fn bad_arguments_exit_1_with_a_message() {
         &["--model", "stein2019", "--dose", "1e6", "--n", "0"],
         "subjects at dose 1000000",
     );
+    // (`--threads 0` means all cores, as in every command: see cli_flags)
     check(
-        &["--model", "stein2019", "--dose", "1e6", "--threads", "0"],
-        "--threads 0",
+        &["--model", "stein2019", "--dose", "1e6", "--analyte", "99"],
+        "--analyte: code 99 is not in the DVID map",
     );
     check(
         &[

@@ -6,6 +6,7 @@ mod common;
 
 mod cli_check;
 mod cli_fit;
+mod cli_flags;
 mod cli_general;
 mod cli_nca;
 mod cli_simulate;
@@ -20,6 +21,8 @@ mod estimate_gradient;
 mod estimate_likelihood;
 mod estimate_model;
 mod estimate_stein;
+mod fuzz_csv;
+mod fuzz_model;
 mod library_cd19;
 mod library_lisocel;
 mod library_reference;
