@@ -39,6 +39,7 @@ mod simulate_population;
 mod simulate_roundtrip;
 mod simulate_scenarios;
 mod solve_alloc;
+mod solve_auto;
 mod solve_dopri5;
 mod solve_harness;
 mod solve_rodas4;
