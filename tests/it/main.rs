@@ -18,6 +18,7 @@ mod estimate_gradient;
 mod estimate_likelihood;
 mod estimate_model;
 mod estimate_stein;
+mod estimate_theo;
 mod library_cd19;
 mod library_lisocel;
 mod library_reference;
