@@ -304,6 +304,21 @@ impl<'a> Gen<'a> {
 
     /// Validate `code` into a program over all slots.
     pub fn program(&self, mut code: Block) -> Result<Program, Located> {
+        // Jump targets, term offsets and labels are 16-bit: refuse a program too large
+        // for them rather than wrap around.
+        let limit = u16::MAX as usize - 1;
+        if code.code.len() > limit || code.terms.len() > limit || code.labels as usize > limit {
+            return Err(Located::new(
+                Pos { line: 1, column: 1 },
+                format!(
+                    "the model compiles to {} instructions, {} sum terms and {} branches: \
+                     expected at most {limit} of each",
+                    code.code.len(),
+                    code.terms.len(),
+                    code.labels / 2
+                ),
+            ));
+        }
         pair_up(&mut code.code);
         resolve_jumps(&mut code.code);
         if self.next > Slot::MAX as usize {

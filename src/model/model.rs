@@ -1,9 +1,9 @@
 //! [`Model`]: a model file parsed, checked and compiled.
 //!
-//! Parameter defaults (CONTRACTS): the transform is `log` when the typical value is > 0
-//! and the lower bound is ≥ 0 (or absent), else `identity`; bounds default to (0, ∞)
-//! for `log`, (−∞, ∞) for `identity` and (0, 1) for `logit`; `residual` parameters
-//! default to `log` and have no between-subject variability.
+//! Parameter defaults (docs/model-language.md): the transform is `log` when the typical
+//! value is > 0 and the lower bound is ≥ 0 (or absent), else `identity`; bounds default
+//! to (0, ∞) for `log`, (−∞, ∞) for `identity` and (0, 1) for `logit`; `residual`
+//! parameters default to `log` and have no between-subject variability.
 
 use std::path::Path;
 use std::sync::{Arc, Mutex};
