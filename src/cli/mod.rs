@@ -6,6 +6,7 @@ mod fit;
 mod merge;
 mod models;
 mod nca;
+mod report;
 mod simulate;
 
 use std::path::PathBuf;
@@ -34,6 +35,8 @@ enum Command {
     Fit(fit::FitArgs),
     /// Simulate dose levels of a model.
     Simulate(simulate::SimulateArgs),
+    /// Write report.html for a result directory (summary, tables, plots, warnings).
+    Report(report::ReportArgs),
     /// Join the shards of a `simulate --shard i/N` run into the files of the whole run.
     Merge(merge::MergeArgs),
 }
@@ -101,6 +104,7 @@ pub fn main() -> i32 {
         Command::Fit(a) => fit::run(a),
         Command::Simulate(a) => simulate::run(a),
         Command::Merge(a) => merge::run(a),
+        Command::Report(a) => report::run(a),
     };
     match result {
         Ok(()) => 0,
