@@ -73,6 +73,8 @@ pub struct FitArgs {
     pub dvid_map: Option<String>,
     #[command(flatten)]
     pub out: OutArgs,
+    #[command(flatten)]
+    pub plots: super::report::PlotArgs,
 }
 
 /// Parse `name=value` items of `--fix`.
@@ -288,6 +290,7 @@ pub fn run(args: FitArgs) -> Result<(), CliError> {
     let text = serde_json::to_string_pretty(&run)
         .map_err(|e| CliError::Numerical(format!("run.json: {e}")))?;
     dir.write("run.json", text.as_bytes())?;
+    super::report::write_plots(&dir, &args.plots, super::report::Plotted::Fit)?;
 
     let reached = fit
         .subjects

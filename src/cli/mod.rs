@@ -6,6 +6,7 @@ mod fit;
 mod merge;
 mod models;
 mod nca;
+mod report;
 mod simulate;
 mod slurm;
 mod trial;
@@ -39,6 +40,8 @@ enum Command {
     Simulate(Box<simulate::SimulateArgs>),
     /// Simulate dose-escalation trials (3+3, BOIN) with exposure-driven DLTs.
     Trial(trial::TrialArgs),
+    /// Write report.html for a result directory (summary, tables, plots, warnings).
+    Report(report::ReportArgs),
     /// Join the shards of a `simulate --shard i/N` run into the files of the whole run.
     Merge(merge::MergeArgs),
 }
@@ -146,6 +149,7 @@ pub fn main() -> i32 {
         Command::Simulate(a) => simulate::run(*a),
         Command::Merge(a) => merge::run(a),
         Command::Trial(a) => trial::run(a),
+        Command::Report(a) => report::run(a),
     };
     match result {
         Ok(()) => 0,

@@ -120,6 +120,8 @@ pub struct NcaArgs {
     pub dvid_map: Option<String>,
     #[command(flatten)]
     pub out: OutArgs,
+    #[command(flatten)]
+    pub plots: super::report::PlotArgs,
 }
 
 fn blq(a: BlqArg) -> BlqRule {
@@ -248,6 +250,7 @@ pub fn run(args: NcaArgs) -> Result<(), CliError> {
     let summary_path = out.write_with("nca_summary.csv", |buf| {
         write_summary(buf, &summary, &group_column)
     })?;
+    super::report::write_plots(&out, &args.plots, super::report::Plotted::Nca(dataset))?;
     println!(
         "{} subject × analyte rows: {}\nsummary by {group_column}: {}",
         rows.len(),

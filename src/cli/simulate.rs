@@ -136,6 +136,8 @@ pub struct SimulateArgs {
     pub scenario: Option<PathBuf>,
     #[command(flatten)]
     pub out: OutArgs,
+    #[command(flatten)]
+    pub plots: super::report::PlotArgs,
 }
 
 fn input(e: impl std::fmt::Display) -> CliError {
@@ -523,6 +525,7 @@ pub fn run(a: SimulateArgs) -> Result<(), CliError> {
         profiles,
     };
     let files = pool.install(|| sink.finish(&ctx)).map_err(from_sim)?;
+    super::report::write_plots(&out, &a.plots, super::report::Plotted::Simulate)?;
     let plural = |n: usize, w: &str| format!("{n} {w}{}", if n == 1 { "" } else { "s" });
     println!(
         "simulated {} x {} x {} ({:.2} s) -> {}: {}, run.json",

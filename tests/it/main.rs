@@ -40,6 +40,8 @@ mod nca_hand;
 mod nca_peer;
 mod nca_props;
 mod nca_stein;
+mod plots_files;
+mod report_browser;
 mod simulate_from_fit;
 mod simulate_identity;
 mod simulate_population;

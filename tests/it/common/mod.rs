@@ -2,6 +2,7 @@
 #![allow(dead_code)] // each test module uses a different subset
 
 pub mod estimate;
+pub mod figures;
 pub mod library;
 pub mod simulate;
 pub mod solve;
