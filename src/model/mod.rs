@@ -7,6 +7,10 @@
 //! [`Predict`] (`predict`: closed form, or ODE segments between stops and doses); the
 //! programs run as native code compiled with Cranelift (`jit`), the interpreter being
 //! the fallback and the reference.
+//!
+//! Dependencies run one way: `model` (the driver) → `compile` (owns the compiled
+//! `Code`; its routines hold a `vm::Program` and, beside it, `jit` native code) → `jit`
+//! → `vm`; `predict` → `model`, `compile`, `workspace`.
 
 mod ast;
 mod compile;
@@ -26,6 +30,7 @@ mod resolve;
 mod select;
 mod spec;
 mod vm;
+mod workspace;
 
 pub use error::ModelError;
 pub use library::builtin_names;
