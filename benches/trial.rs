@@ -1,4 +1,4 @@
-//! Trial benchmark (SPEC §8): 10,000 BOIN trials of the CT1195E scenario
+//! Trial benchmark (README.md, "Performance"): 10,000 BOIN trials of the CT1195E scenario
 //! (data/trials/ct1195e_sle.toml: cd19_cd20_bcell, 3.0/4.5/6.0e8 cells, target 0.30,
 //! max 12 patients) with its AUC0–28 exposure link, on a 2-thread pool: every enrolled
 //! patient is simulated over the 28-day DLT window. Target < 15 s on 2 cores.

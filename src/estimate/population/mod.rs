@@ -1,7 +1,7 @@
 //! Population (nonlinear mixed-effects) estimation: the population model θ/Ω/σ and its
 //! packing ([`model`]), one subject's conditional objective and EBE ([`ebe`]), the
 //! population objective over subjects ([`objective`]) and the FOCE-I/Laplacian outer
-//! optimiser ([`foce`]) (SPEC §5, method `foce`; comparable with NONMEM METHOD=1 INTER,
+//! optimiser ([`foce`]) (method `foce`; comparable with NONMEM METHOD=1 INTER,
 //! and LAPLACIAN when records are censored).
 //!
 //! The pieces are separate so other solvers (e.g. SAEM) reuse the model, the EBEs and the
