@@ -9,6 +9,7 @@ use std::time::Instant;
 use serde_json::json;
 
 use super::{CliError, OutArgs};
+use cartkin::cluster::ShardSpec;
 use cartkin::model::{Model, Predict};
 use cartkin::report::sha256_hex;
 use cartkin::simulate::scenario::LoadedScenario;
@@ -17,7 +18,7 @@ use cartkin::trial::exact::three_plus_three_exact;
 use cartkin::trial::output::{settings_json, write_outputs, TrialOutputs};
 use cartkin::trial::run::characteristics;
 use cartkin::trial::treated::treated_endpoints;
-use cartkin::trial::{Rule, Toxicity, TrialError, TrialPlan, TrialSettings};
+use cartkin::trial::{Rule, Toxicity, TrialError, TrialPlan, TrialResult, TrialSettings};
 
 /// Arguments of `cartkin trial`.
 #[derive(Debug, clap::Args)]
@@ -41,6 +42,12 @@ pub struct TrialArgs {
     /// endpoints_summary.csv (0: none).
     #[arg(long, default_value_t = 100)]
     pub summary_trials: usize,
+    /// Run only the i-th of N slices of the trials (1 <= i <= N), or `slurm`/`auto` as in
+    /// `cartkin simulate`; join the shards with `cartkin merge`.
+    #[arg(long, value_name = "i/N|slurm|auto", conflicts_with = "exact")]
+    pub shard: Option<String>,
+    #[command(flatten)]
+    pub slurm: super::slurm::SlurmArgs,
     #[command(flatten)]
     pub out: OutArgs,
 }
@@ -60,6 +67,19 @@ fn from_trial(e: TrialError) -> CliError {
 
 /// Run `cartkin trial`.
 pub fn run(a: TrialArgs) -> Result<(), CliError> {
+    if a.slurm.slurm.is_some() {
+        if a.shard.is_some() || a.exact {
+            return Err(input("--slurm: give neither --shard nor --exact (--slurm N runs N shards of the simulated trials)"));
+        }
+        return super::slurm::run_as_array("trial", &a.out, &a.slurm);
+    }
+    let shard = match &a.shard {
+        Some(s) => s
+            .parse::<ShardSpec>()
+            .and_then(ShardSpec::resolve_from_process)
+            .map_err(input)?,
+        None => None,
+    };
     let sc = LoadedScenario::read(&a.scenario).map_err(|e| input(e.to_string()))?;
     let levels = sc.scenario.dose_levels.len();
     let settings = TrialSettings::parse(&sc.file, &sc.text, levels).map_err(from_trial)?;
@@ -112,20 +132,36 @@ pub fn run(a: TrialArgs) -> Result<(), CliError> {
             None,
         )
     } else {
-        let results = pool.install(|| plan.run(0, a.reps)).map_err(from_trial)?;
+        let range = shard.map_or(0..a.reps, |s| s.range(a.reps));
+        let results = pool
+            .install(|| plan.run(range.start, range.len()))
+            .map_err(from_trial)?;
         (
             characteristics(&plan.doses, &plan.settings.toxicity, &results),
             Some(results),
         )
     };
-    let summary_trials = results
-        .as_ref()
-        .map_or(0, |r| a.summary_trials.min(r.len()));
+    // The endpoint summary covers the first trials of the whole run: a sharded run
+    // writes it in shard 1 only (simulating those trials again when the shard is
+    // shorter), so the merge can take it as it is.
+    let summary_trials = match (&results, shard) {
+        (None, _) => 0,
+        (Some(_), Some(s)) if s.index > 1 => 0,
+        (Some(_), _) => a.summary_trials.min(a.reps),
+    };
     let endpoints = match &results {
-        Some(r) if summary_trials > 0 => Some(
-            pool.install(|| treated_endpoints(&plan, &r[..summary_trials]))
-                .map_err(from_trial)?,
-        ),
+        Some(r) if summary_trials > 0 => {
+            let first: Vec<TrialResult> = if r.len() >= summary_trials {
+                r[..summary_trials].to_vec()
+            } else {
+                pool.install(|| plan.run(0, summary_trials))
+                    .map_err(from_trial)?
+            };
+            Some(
+                pool.install(|| treated_endpoints(&plan, &first))
+                    .map_err(from_trial)?,
+            )
+        }
         _ => None,
     };
     let elapsed = start.elapsed().as_secs_f64();
@@ -136,7 +172,9 @@ pub fn run(a: TrialArgs) -> Result<(), CliError> {
         "scenario": {"file": sc.file.display().to_string(), "sha256": sha256_hex(sc.text.as_bytes())},
         "settings": settings_json(&plan.settings, &plan.doses),
         "method": if a.exact { "exact enumeration" } else { "simulation" },
-        "reps": results.as_ref().map(|r| r.len()),
+        "reps": results.as_ref().map(|_| a.reps),
+        "shard": shard.map(|s| json!({"index": s.index, "count": s.count})),
+        "trials_in_shard": shard.and(results.as_ref().map(|r| r.len())),
         "seed": plan.seed(),
         "rng": "ChaCha12, seed_from_u64(seed), stream = trial x slots + enrolment slot; first draw the DLT uniform, then the subject",
         "slots_per_trial": plan.slots(),

@@ -332,21 +332,34 @@ fn level_sizes(run: &Value) -> Vec<(f64, usize)> {
         .unwrap_or_default()
 }
 
-/// Merge the shard directories `dirs` into `out` (see the module header).
-pub fn merge(dirs: &[PathBuf], out: &OutputDir) -> Result<(), SimulateError> {
+/// One shard directory of a run: its 1-based index, its path and its `run.json`.
+pub type ShardDir = (usize, PathBuf, Value);
+
+/// Read the `run.json` of every shard directory of a `cartkin COMMAND --shard i/N` run
+/// and check that they make one whole run: all from `command`, every shard 1..=N present
+/// exactly once, and the same `same` keys (model, settings, …) in each. The shards come
+/// back in shard order.
+pub fn check_shards(
+    dirs: &[PathBuf],
+    command: &str,
+    same: &[&str],
+) -> Result<Vec<ShardDir>, SimulateError> {
     let Some(first_dir) = dirs.first() else {
         return Err(merge_err(Path::new("."), "no shard directories given"));
     };
-    let mut shards: Vec<(usize, PathBuf, Value)> = Vec::new();
+    let mut shards: Vec<ShardDir> = Vec::new();
     let mut count = None;
     for d in dirs {
         let v = read_json(d)?;
-        if v["command"] != json!("simulate") {
-            return Err(merge_err(d, "run.json is not from `cartkin simulate`"));
+        if v["command"] != json!(command) {
+            return Err(merge_err(
+                d,
+                format!("run.json is not from `cartkin {command}`"),
+            ));
         }
         let (Some(i), Some(n)) = (v["shard"]["index"].as_u64(), v["shard"]["count"].as_u64())
         else {
-            return Err(merge_err(d, "not a shard (run.json has no shard): expected the output of `cartkin simulate --shard i/N`"));
+            return Err(merge_err(d, format!("not a shard (run.json has no shard): expected the output of `cartkin {command} --shard i/N`")));
         };
         if *count.get_or_insert(n) != n {
             return Err(merge_err(
@@ -360,9 +373,8 @@ pub fn merge(dirs: &[PathBuf], out: &OutputDir) -> Result<(), SimulateError> {
                 format!("shard {i}/{n} also in {}", other.display()),
             ));
         }
-        let first = shards.first().map(|s| &s.2);
-        if let Some(f) = first {
-            for key in ["model", "settings", "as_dataset", "profiles"] {
+        if let Some(f) = shards.first().map(|s| &s.2) {
+            for key in same {
                 if f[key] != v[key] {
                     return Err(merge_err(
                         d,
@@ -386,6 +398,16 @@ pub fn merge(dirs: &[PathBuf], out: &OutputDir) -> Result<(), SimulateError> {
         ));
     }
     shards.sort_by_key(|s| s.0);
+    Ok(shards)
+}
+
+/// Merge the shard directories `dirs` into `out` (see the module header).
+pub fn merge(dirs: &[PathBuf], out: &OutputDir) -> Result<(), SimulateError> {
+    let shards = check_shards(
+        dirs,
+        "simulate",
+        &["model", "settings", "as_dataset", "profiles"],
+    )?;
     let ordered: Vec<PathBuf> = shards.iter().map(|s| s.1.clone()).collect();
     let template = shards[0].2.clone();
     let as_dataset = template["as_dataset"] == json!(true);

@@ -28,6 +28,7 @@
 
 pub mod design;
 pub mod exact;
+pub mod merge;
 pub mod output;
 pub mod run;
 pub mod settings;

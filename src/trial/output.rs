@@ -4,6 +4,7 @@
 //! |---|---|---|
 //! | `trial.csv` | `dose_level,dose,p_dlt,p_select,mean_n,mean_dlt` | one per level (1-based), then `none` (no MTD: only `p_select`) |
 //! | `trials.csv` | `trial,selected_level,selected_dose,n,dlt,stopped_early`, `n_1..n_L`, `dlt_1..dlt_L` | one per simulated trial (1-based; `none` when no MTD) |
+//! | `patients.csv` | `trial,patient,dose_level,dose,exposure,p_dlt,dlt` | one per treated patient (1-based trial and enrolment order; exposure empty without a link) |
 //! | `endpoints_summary.csv` | as `cartkin simulate`'s | dose level × analyte, over the treated patients of the first trials |
 //! | `run.json` | settings (rule, BOIN boundaries and elimination table, toxicity), seed, trials, model and scenario hashes, files and their sha256 | |
 //!
@@ -78,6 +79,27 @@ pub fn write_trials(doses: &[f64], results: &[TrialResult], w: &mut dyn Write) -
     Ok(())
 }
 
+/// Write patients.csv: one row per treated patient, trials and patients in order.
+pub fn write_patients(doses: &[f64], results: &[TrialResult], w: &mut dyn Write) -> io::Result<()> {
+    writeln!(w, "trial,patient,dose_level,dose,exposure,p_dlt,dlt")?;
+    for r in results {
+        for p in &r.patients {
+            writeln!(
+                w,
+                "{},{},{},{},{},{},{}",
+                r.index + 1,
+                p.slot + 1,
+                p.level + 1,
+                num(doses[p.level]),
+                p.exposure.map(num).unwrap_or_default(),
+                num(p.p_dlt),
+                u8::from(p.dlt)
+            )?;
+        }
+    }
+    Ok(())
+}
+
 fn boin_json(b: &Boin) -> serde_json::Value {
     let elimination: Vec<serde_json::Value> = (1..=b.max_n)
         .map(|n| json!({"n": n, "eliminate_if_dlt_at_least": b.elimination_boundary(n)}))
@@ -146,27 +168,40 @@ pub fn write_outputs(
     out.write_with("trial.csv", |w| write_characteristics(o.characteristics, w))?;
     if let Some(t) = o.trials {
         out.write_with("trials.csv", |w| write_trials(doses, t, w))?;
+        out.write_with("patients.csv", |w| write_patients(doses, t, w))?;
         files.push("trials.csv".into());
+        files.push("patients.csv".into());
     }
     if let Some((rows, _)) = o.endpoints {
         out.write_with("endpoints_summary.csv", |w| write_endpoint_summary(rows, w))?;
         files.push("endpoints_summary.csv".into());
     }
+    write_run_json(out, &files, o.run.clone(), o.endpoints.map(|(_, n)| n))?;
+    Ok(files)
+}
+
+/// Write run.json: `run` with the number of trials behind endpoints_summary.csv and the
+/// SHA-256 of each of `files`.
+pub fn write_run_json(
+    out: &OutputDir,
+    files: &[String],
+    mut run: serde_json::Value,
+    endpoint_summary_trials: Option<usize>,
+) -> Result<(), TrialError> {
     let mut hashes = serde_json::Map::new();
-    for f in &files {
+    for f in files {
         let path = out.file(f);
         let h = sha256_file(&path).map_err(|source| OutputError::Io { path, source })?;
         hashes.insert(f.clone(), json!(h));
     }
-    let mut run = o.run.clone();
     if let Some(map) = run.as_object_mut() {
         map.insert(
             "endpoint_summary_trials".into(),
-            json!(o.endpoints.map(|(_, n)| n)),
+            json!(endpoint_summary_trials),
         );
         map.insert("files".into(), serde_json::Value::Object(hashes));
     }
     let text = serde_json::to_string_pretty(&run).unwrap_or_default() + "\n";
     out.write("run.json", text.as_bytes())?;
-    Ok(files)
+    Ok(())
 }

@@ -56,4 +56,5 @@ mod solve_rodas4;
 mod trial_boin;
 mod trial_cli;
 mod trial_exposure;
+mod trial_shard;
 mod trial_three_plus_three;
