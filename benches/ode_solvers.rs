@@ -179,13 +179,12 @@ struct Problem<S> {
     reference: Vec<Vec<f64>>,
 }
 
-/// Work and result of one solve.
+/// Work of one solve.
 #[derive(Default)]
 struct Outcome {
     steps: usize,
     rhs_evals: usize,
     allocations: usize,
-    values: Vec<Vec<f64>>,
 }
 
 /// cartkin: one `integrate` call per smooth segment, outputs by dense output. The
@@ -236,14 +235,12 @@ fn solve_ode_solvers<S: OdeSystem>(
     rtol: f64,
     atol: f64,
     restart: bool,
+    values: &mut [Vec<f64>],
 ) -> Outcome {
     let before = ALLOCATIONS.load(Ordering::Relaxed);
     let ends = [p.bounds[0], p.bounds[p.bounds.len() - 1]];
     let bounds: &[f64] = if restart { &p.bounds } else { &ends };
-    let mut out = Outcome {
-        values: Vec::with_capacity(p.times.len()),
-        ..Outcome::default()
-    };
+    let mut out = Outcome::default();
     let mut y = DVector::from_column_slice(&p.y0);
     let evals = Cell::new(0);
     let mut first = 0;
@@ -261,11 +258,11 @@ fn solve_ode_solvers<S: OdeSystem>(
             .expect("ode_solvers Dopri5 solves the benchmark problem");
         out.steps += (stats.accepted_steps + stats.rejected_steps) as usize;
         let last = first + p.times[first..].partition_point(|&t| t <= b);
-        for &t in &p.times[first..last] {
+        for (&t, value) in p.times[first..last].iter().zip(&mut values[first..last]) {
             let v = dense
                 .evaluate(t)
                 .expect("output time inside the solved range");
-            out.values.push(v.as_slice().to_vec());
+            value.copy_from_slice(v.as_slice());
         }
         first = last;
         y = stepper.y_out().last().expect("at least one step").clone();
@@ -432,14 +429,14 @@ fn compare<S: OdeSystem>(c: &mut Criterion, p: &mut Problem<S>, tolerances: &[(f
             allocations
         );
         for &restart in restarts {
-            let out = solve_ode_solvers(p, rtol, atol, restart);
+            let out = solve_ode_solvers(p, rtol, atol, restart, &mut values);
             let how = if restart { "restart" } else { "through" };
             eprintln!(
                 "| {} | {rtol:e} / {atol:e} | ode_solvers Dopri5 ({how}) | {} | {} | {:.2e} | {} |",
                 p.name,
                 out.steps,
                 out.rhs_evals,
-                peak_relative_error(p, &out.values),
+                peak_relative_error(p, &values),
                 out.allocations
             );
         }
@@ -454,7 +451,9 @@ fn compare<S: OdeSystem>(c: &mut Criterion, p: &mut Problem<S>, tolerances: &[(f
         for &restart in restarts {
             let how = if restart { "restart" } else { "through" };
             g.bench_function(format!("ode_solvers_{how}"), |b| {
-                b.iter(|| black_box(solve_ode_solvers(p, rtol, atol, restart)))
+                b.iter(|| {
+                    black_box(solve_ode_solvers(p, rtol, atol, restart, &mut values));
+                })
             });
         }
         g.finish();

@@ -73,6 +73,8 @@ pub struct FitArgs {
     pub dvid_map: Option<String>,
     #[command(flatten)]
     pub out: OutArgs,
+    #[command(flatten)]
+    pub plots: super::report::PlotArgs,
 }
 
 /// Parse `name=value` items of `--fix`.
@@ -244,6 +246,9 @@ pub fn run(args: FitArgs) -> Result<(), CliError> {
         "model": {
             "name": model.name(),
             "origin": model.origin(),
+            // A model file relative to this directory, for `simulate --fit` after a move.
+            "path": cartkin::report::relative_path(dir.path(), std::path::Path::new(model.origin()))
+                .map(|p| p.display().to_string()),
             "sha256": sha256_hex(model.source().as_bytes()),
         },
         "free_parameters": fit.map.free.iter().map(|&i| params[i].name.clone()).collect::<Vec<_>>(),
@@ -285,6 +290,7 @@ pub fn run(args: FitArgs) -> Result<(), CliError> {
     let text = serde_json::to_string_pretty(&run)
         .map_err(|e| CliError::Numerical(format!("run.json: {e}")))?;
     dir.write("run.json", text.as_bytes())?;
+    super::report::write_plots(&dir, &args.plots, super::report::Plotted::Fit)?;
 
     let reached = fit
         .subjects

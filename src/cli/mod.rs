@@ -6,8 +6,10 @@ mod fit;
 mod merge;
 mod models;
 mod nca;
+mod report;
 mod simulate;
 mod slurm;
+mod trial;
 
 use std::path::PathBuf;
 
@@ -36,6 +38,10 @@ enum Command {
     Fit(fit::FitArgs),
     /// Simulate dose levels of a model.
     Simulate(Box<simulate::SimulateArgs>),
+    /// Simulate dose-escalation trials (3+3, BOIN) with exposure-driven DLTs.
+    Trial(trial::TrialArgs),
+    /// Write report.html for a result directory (summary, tables, plots, warnings).
+    Report(report::ReportArgs),
     /// Join the shards of a `simulate --shard i/N` run into the files of the whole run.
     Merge(merge::MergeArgs),
 }
@@ -142,6 +148,8 @@ pub fn main() -> i32 {
         Command::Fit(a) => fit::run(a),
         Command::Simulate(a) => simulate::run(*a),
         Command::Merge(a) => merge::run(a),
+        Command::Trial(a) => trial::run(a),
+        Command::Report(a) => report::run(a),
     };
     match result {
         Ok(()) => 0,

@@ -13,6 +13,7 @@ use cartkin::nca::{
     analyse_dataset, summarise_rows, AucMethod, BcellSettings, BeyondTlast, BlqRule, BlqRules,
     GroupSummary, Grouping, NcaSettings, SubjectRow, TimeZero,
 };
+use cartkin::report::table::{finite, number, TableWriter};
 
 /// AUC rule on the command line.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -119,6 +120,8 @@ pub struct NcaArgs {
     pub dvid_map: Option<String>,
     #[command(flatten)]
     pub out: OutArgs,
+    #[command(flatten)]
+    pub plots: super::report::PlotArgs,
 }
 
 fn blq(a: BlqArg) -> BlqRule {
@@ -247,6 +250,7 @@ pub fn run(args: NcaArgs) -> Result<(), CliError> {
     let summary_path = out.write_with("nca_summary.csv", |buf| {
         write_summary(buf, &summary, &group_column)
     })?;
+    super::report::write_plots(&out, &args.plots, super::report::Plotted::Nca(dataset))?;
     println!(
         "{} subject × analyte rows: {}\nsummary by {group_column}: {}",
         rows.len(),
@@ -264,11 +268,10 @@ fn names(analytes: &[Analyte]) -> String {
         .join(", ")
 }
 
+/// A metric value: missing (an empty field, the convention of every cartkin table,
+/// `cartkin::report::table`) when absent or not finite.
 fn num(x: Option<f64>) -> String {
-    match x {
-        Some(v) if v.is_finite() => v.to_string(),
-        _ => "NA".to_string(),
-    }
+    finite(x)
 }
 
 fn write_rows(
@@ -277,7 +280,6 @@ fn write_rows(
     ends: &[f64],
     group_column: &str,
 ) -> std::io::Result<()> {
-    let mut w = csv::Writer::from_writer(buf);
     let mut header: Vec<String> = vec![
         "id".into(),
         "analyte".into(),
@@ -293,7 +295,7 @@ fn write_rows(
     header.push("lambda_z_times".into());
     header.extend(BCELL_METRICS.iter().map(|s| s.to_string()));
     header.push("flags".into());
-    w.write_record(&header)?;
+    let mut w = TableWriter::new(buf, Some(&header))?;
     for r in rows {
         let mut rec: Vec<String> = vec![
             r.id.clone(),
@@ -310,7 +312,7 @@ fn write_rows(
                     Some(l) => l
                         .times
                         .iter()
-                        .map(|t| t.to_string())
+                        .map(|&t| number(t))
                         .collect::<Vec<_>>()
                         .join(";"),
                     None => String::new(),
@@ -323,9 +325,9 @@ fn write_rows(
         }
         rec.extend(r.bcell_values().into_iter().map(num));
         rec.push(r.flags());
-        w.write_record(&rec)?;
+        w.record(&rec)?;
     }
-    w.flush()
+    w.finish().map(|_| ())
 }
 
 fn write_summary(
@@ -333,25 +335,27 @@ fn write_summary(
     summary: &[GroupSummary],
     group_column: &str,
 ) -> std::io::Result<()> {
-    let mut w = csv::Writer::from_writer(buf);
-    w.write_record([
-        group_column,
-        "analyte",
-        "metric",
-        "n",
-        "n_missing",
-        "n_positive",
-        "geo_mean",
-        "geo_cv_pct",
-        "mean",
-        "sd",
-        "median",
-        "min",
-        "max",
-    ])?;
+    let mut w = TableWriter::new(
+        buf,
+        Some([
+            group_column,
+            "analyte",
+            "metric",
+            "n",
+            "n_missing",
+            "n_positive",
+            "geo_mean",
+            "geo_cv_pct",
+            "mean",
+            "sd",
+            "median",
+            "min",
+            "max",
+        ]),
+    )?;
     for g in summary {
         let s = &g.stats;
-        w.write_record([
+        w.record([
             g.group.clone(),
             g.analyte.name().to_string(),
             g.metric.clone(),
@@ -367,5 +371,5 @@ fn write_summary(
             num(s.max),
         ])?;
     }
-    w.flush()
+    w.finish().map(|_| ())
 }

@@ -282,8 +282,9 @@ pub fn neg2ll<M: Predict + ?Sized>(
     Ok(total)
 }
 
-/// g(f) and the residual standard deviation s of one record.
-fn scaled_prediction(error: ErrorModel, theta: &[f64], f: f64) -> (f64, f64) {
+/// g(f) and the residual standard deviation s of one record (g: identity, or ln for
+/// `logadd`; f ≤ 0 under `logadd` is evaluated at [`LOG_FLOOR`]).
+pub fn scaled_prediction(error: ErrorModel, theta: &[f64], f: f64) -> (f64, f64) {
     match error {
         ErrorModel::Additive { a } => (f, theta[a]),
         ErrorModel::Proportional { b } => (f, theta[b] * f.abs()),

@@ -28,6 +28,7 @@ pub mod individual;
 pub mod likelihood;
 pub mod objective;
 pub mod optimise;
+pub mod population;
 pub mod settings;
 pub mod start;
 pub mod summary;

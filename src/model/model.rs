@@ -156,7 +156,11 @@ fn build(source: &str) -> Result<Model, Located> {
     let mut name: Option<String> = None;
     let mut description: Option<String> = None;
     let mut references = Vec::new();
-    let mut solver = SolverOptions::default();
+    // Without a `solver` statement: automatic stiffness switching.
+    let mut solver = SolverOptions {
+        method: Method::Auto,
+        ..SolverOptions::default()
+    };
     let mut solver_seen = false;
     let mut doses: Vec<(usize, Slot, Pos)> = Vec::new();
     let mut stops = Vec::new();
@@ -244,12 +248,13 @@ fn build(source: &str) -> Result<Model, Located> {
                 }
                 solver_seen = true;
                 solver.method = match method.text.as_str() {
+                    "auto" => Method::Auto,
                     "dopri5" => Method::Dopri5,
                     "rodas4" => Method::Rodas4,
                     other => {
                         return Err(Located::new(method.pos, format!(
-                            "unknown solver `{other}`{}: expected `dopri5` (explicit) or `rodas4` (stiff)",
-                            did_you_mean(other, ["dopri5", "rodas4"])
+                            "unknown solver `{other}`{}: expected `auto` (switches by stiffness, the default), `dopri5` (explicit) or `rodas4` (stiff)",
+                            did_you_mean(other, ["auto", "dopri5", "rodas4"])
                         )))
                     }
                 };

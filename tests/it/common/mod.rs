@@ -2,9 +2,11 @@
 #![allow(dead_code)] // each test module uses a different subset
 
 pub mod estimate;
+pub mod figures;
 pub mod library;
 pub mod simulate;
 pub mod solve;
+pub mod trial;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
