@@ -17,13 +17,39 @@ pub struct CheckArgs {
     /// the k-th standard analyte (1 transgene, 2 cart_cells, 3 b_cells, ..., 8 igg, ...).
     #[arg(long, value_name = "CODE=ANALYTE,...")]
     pub dvid_map: Option<String>,
+    /// Summarise only these analytes, comma-separated, by name or DVID code (default:
+    /// every analyte; the checks and warnings always cover the whole file).
+    #[arg(
+        long,
+        visible_alias = "analytes",
+        value_delimiter = ',',
+        value_name = "ANALYTE,..."
+    )]
+    pub analyte: Vec<String>,
 }
 
 /// Run `cartkin check`.
 pub fn run(args: CheckArgs) -> Result<(), CliError> {
     let dvid_map = super::dvid_map(args.dvid_map.as_deref())?;
-    let loaded = read_csv_with(&args.data, &ReadOptions { dvid_map })
+    let requested = super::analyte_names(&args.analyte, &dvid_map)?;
+    let mut loaded = read_csv_with(&args.data, &ReadOptions { dvid_map })
         .map_err(|e| CliError::Input(e.to_string()))?;
+    if !requested.is_empty() {
+        let observed = loaded.dataset.analytes();
+        for (name, a) in args.analyte.iter().zip(&requested) {
+            if !observed.contains(a) {
+                let names: Vec<&str> = observed.iter().map(|a| a.name()).collect();
+                return Err(CliError::Input(format!(
+                    "--analyte: value '{name}': expected an analyte of {} ({})",
+                    args.data.display(),
+                    names.join(", ")
+                )));
+            }
+        }
+        for s in &mut loaded.dataset.subjects {
+            s.observations.retain(|o| requested.contains(&o.analyte));
+        }
+    }
     let text = Summary::of(&loaded).to_string();
     let mut out = std::io::stdout().lock();
     match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {

@@ -32,7 +32,7 @@ pub struct TrialArgs {
     /// Random seed [default: the scenario's, else 1].
     #[arg(long)]
     pub seed: Option<u64>,
-    /// Worker threads [default: all cores].
+    /// Worker threads [default: all cores; 0 also means all cores].
     #[arg(long)]
     pub threads: Option<usize>,
     /// Exact operating characteristics by enumeration (3+3 with fixed p_dlt only).
@@ -91,11 +91,7 @@ pub fn run(a: TrialArgs) -> Result<(), CliError> {
     if a.reps == 0 && !a.exact {
         return Err(input("--reps 0: expected at least 1 trial"));
     }
-    let threads = match a.threads {
-        Some(0) => return Err(input("--threads 0: expected at least 1")),
-        Some(t) => t,
-        None => rayon::current_num_threads(),
-    };
+    let threads = super::thread_count(a.threads);
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(threads)
         .build()

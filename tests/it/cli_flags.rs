@@ -1,7 +1,7 @@
 //! Flags shared by the commands, with the same meaning everywhere (the real binary):
 //! - `--threads 0` means all cores (fit and simulate), and the results do not depend on
 //!   the thread count;
-//! - `--analyte` selects analytes in nca, fit and simulate, `--analytes` is its alias,
+//! - `--analyte` selects analytes in check, nca, fit and simulate, `--analytes` is its alias,
 //!   and an analyte may be given by its numeric DVID code;
 //! - `--dvid-map` translates numeric DVID codes in check, nca, fit (the data and
 //!   `--analyte`) and simulate (`--analyte` and `--lloq`).
@@ -152,6 +152,29 @@ fn analyte_analytes_and_dvid_codes_select_the_same_analytes() {
         dir,
         &["nca", data, "--analyte", "99", "--out", "n5"],
         "code 99 is not in the DVID map",
+    );
+
+    // check: the summary of the selected analyte only
+    let check = |extra: &[&str]| {
+        let mut args = vec!["check", data];
+        args.extend_from_slice(extra);
+        let o = cartkin_in(dir, &args);
+        assert_eq!(o.status.code(), Some(0), "{args:?}: {}", stderr(&o));
+        String::from_utf8(o.stdout).unwrap()
+    };
+    let summary = check(&["--analyte", "b_cells"]);
+    assert!(summary.contains("b_cells"), "{summary}");
+    assert_ne!(summary, check(&[]));
+    assert_eq!(check(&["--analytes", "b_cells"]), summary);
+    assert_eq!(check(&["--analyte", "3"]), summary);
+    assert_eq!(
+        check(&["--dvid-map", "4=b_cells", "--analyte", "4"]),
+        summary
+    );
+    fails(
+        dir,
+        &["check", data, "--analyte", "igm"],
+        "--analyte: value 'igm': expected an analyte of",
     );
 
     // simulate: the same selection by name, alias and code (3 = b_cells by default)
