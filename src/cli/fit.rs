@@ -285,6 +285,7 @@ pub fn run(args: FitArgs) -> Result<(), CliError> {
             "n_blq": s.records.n_censored(),
             "evaluations": s.evaluations,
         })).collect::<Vec<_>>(),
+        "solver": solver_json(&model),
         "elapsed_seconds": started.elapsed().as_secs_f64(),
     });
     let text = serde_json::to_string_pretty(&run)
@@ -322,4 +323,23 @@ pub fn run(args: FitArgs) -> Result<(), CliError> {
         )));
     }
     Ok(())
+}
+
+/// The ODE solver's settings and its work summed over the whole fit (all zero for a
+/// closed-form model).
+fn solver_json(model: &Model) -> serde_json::Value {
+    let o = model.solver_options();
+    let t = model.solver_totals();
+    json!({
+        "method": format!("{:?}", o.method).to_lowercase(),
+        "rtol": o.rtol,
+        "atol": o.atol,
+        "steps": t.steps,
+        "accepted": t.accepted,
+        "rejected": t.rejected,
+        "rhs_evaluations": t.rhs_evals,
+        "jacobian_evaluations": t.jacobian_evals,
+        "lu_decompositions": t.lu_decompositions,
+        "switches": t.switches,
+    })
 }

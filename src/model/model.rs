@@ -18,7 +18,7 @@ use super::spec::{ErrorModel, Output, Parameter, Role, Transform};
 use super::vm::Slot;
 use super::workspace::Workspace;
 use crate::data::Analyte;
-use crate::solve::{Method, SolverOptions};
+use crate::solve::{Method, SolveStats, SolverOptions};
 
 /// A compiled model: parameters, outputs, and the programs that predict them.
 /// Implements [`super::Predict`].
@@ -35,6 +35,8 @@ pub struct Model {
     pub(crate) code: Arc<Code>,
     pub(crate) solver: SolverOptions,
     pub(crate) pool: Mutex<Vec<Workspace>>,
+    /// The solver's work counters summed over every ODE prediction of this value.
+    pub(crate) solver_totals: Mutex<SolveStats>,
 }
 
 impl Clone for Model {
@@ -51,6 +53,7 @@ impl Clone for Model {
             code: Arc::clone(&self.code),
             solver: self.solver.clone(),
             pool: Mutex::new(Vec::new()),
+            solver_totals: Mutex::new(SolveStats::default()),
         }
     }
 }
@@ -130,6 +133,21 @@ impl Model {
     /// The ODE solver settings (from the `solver` statement, else the defaults).
     pub fn solver_options(&self) -> &SolverOptions {
         &self.solver
+    }
+
+    /// The ODE solver's work counters (steps, rejections, switches, evaluations of the
+    /// right-hand side and the Jacobian) summed over every prediction made with this
+    /// model value since it was built, cloned or [`Model::reset_solver_totals`] — sums of
+    /// counts, so the same whatever the number of threads that shared the model.
+    pub fn solver_totals(&self) -> SolveStats {
+        self.solver_totals.lock().map(|s| *s).unwrap_or_default()
+    }
+
+    /// Zero the counters of [`Model::solver_totals`].
+    pub fn reset_solver_totals(&self) {
+        if let Ok(mut s) = self.solver_totals.lock() {
+            *s = SolveStats::default();
+        }
     }
 
     /// Replace the ODE solver settings.
@@ -391,6 +409,7 @@ fn build(source: &str) -> Result<Model, Located> {
         code: Arc::new(code),
         solver,
         pool: Mutex::new(Vec::new()),
+        solver_totals: Mutex::new(SolveStats::default()),
     })
 }
 

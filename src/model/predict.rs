@@ -202,6 +202,11 @@ impl Model {
         if let Ok(mut p) = self.pool.lock() {
             p.push(ws);
         }
+        // (a failed solve's work is in the solver too, but not returned: counted only
+        // when the prediction succeeds)
+        if let (Ok(stats), Ok(mut totals)) = (&result, self.solver_totals.lock()) {
+            totals.add(stats);
+        }
         result
     }
 

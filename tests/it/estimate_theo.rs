@@ -63,6 +63,19 @@ fn one_compartment_oral_ode_fit_converges_for_at_least_10_of_12_subjects() {
     assert_eq!(status.len(), 12, "{table}");
     let converged = status.iter().filter(|s| **s == "converged").count();
     assert!(converged >= 10, "{converged} of 12 converged:\n{table}");
+    // run.json reports the solver and its work over the fit
+    let run: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(tmp.path().join("fit/run.json")).unwrap()).unwrap();
+    let solver = &run["solver"];
+    assert_eq!(solver["method"], "auto", "{solver}");
+    let steps = solver["steps"].as_u64().unwrap();
+    let accepted = solver["accepted"].as_u64().unwrap();
+    let rejected = solver["rejected"].as_u64().unwrap();
+    assert!(accepted > 0 && steps == accepted + rejected, "{solver}");
+    assert!(
+        solver["rhs_evaluations"].as_u64().unwrap() > 6 * accepted,
+        "{solver}"
+    );
 }
 
 /// conc(t) after a single oral dose D at 0 (the closed form in the model file):
