@@ -22,6 +22,8 @@ use std::time::Instant;
 use serde_json::json;
 
 use super::{CliError, OutArgs};
+
+mod population;
 use cartkin::data::{read_csv, Analyte};
 use cartkin::estimate::tables::{write_individual, write_parameters, write_predictions};
 use cartkin::estimate::{fit_individuals_observed, summarise, FitOptions, FitSettings, FitStatus};
@@ -33,6 +35,19 @@ use cartkin::report::{sha256_file, sha256_hex};
 pub enum MethodArg {
     /// Per-subject maximum likelihood.
     Individual,
+    /// Population fit by FOCE with interaction (Laplacian when records are censored).
+    Foce,
+}
+
+/// Covariance matrix of a population fit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum CovarianceArg {
+    /// R⁻¹SR⁻¹ (NONMEM's default).
+    Sandwich,
+    /// 2R⁻¹ (the Hessian only).
+    R,
+    /// Skip the covariance step.
+    None,
 }
 
 /// Arguments of `cartkin fit`.
@@ -62,12 +77,22 @@ pub struct FitArgs {
     /// Threads (default: all cores).
     #[arg(long)]
     pub threads: Option<usize>,
+    /// `--method foce`: a full Ω block over these η parameters, e.g. `CL,V`
+    /// (repeat for several blocks; adds to the model file's `block` lines).
+    #[arg(long = "omega-block", value_name = "P,Q,...")]
+    pub omega_block: Vec<String>,
+    /// `--method foce`: covariance step.
+    #[arg(long, value_enum, default_value = "sandwich")]
+    pub covariance: CovarianceArg,
+    /// `--method foce`: NPDE replicates per subject (0: no NPDE).
+    #[arg(long, default_value_t = 1000)]
+    pub npde_replicates: usize,
     #[command(flatten)]
     pub out: OutArgs,
 }
 
 /// Parse `name=value` items of `--fix`.
-fn parse_fix(items: &[String]) -> Result<Vec<(String, f64)>, CliError> {
+pub(crate) fn parse_fix(items: &[String]) -> Result<Vec<(String, f64)>, CliError> {
     items
         .iter()
         .map(|item| {
@@ -85,7 +110,7 @@ fn parse_fix(items: &[String]) -> Result<Vec<(String, f64)>, CliError> {
 
 /// The parameters that `--estimate P,...` holds at their typical values: every parameter
 /// not named there, not fixed in the model file and not already given by `--fix`.
-fn held_by_estimate(
+pub(crate) fn held_by_estimate(
     model: &Model,
     names: &[String],
     fixed: &[(String, f64)],
@@ -128,27 +153,17 @@ fn held_by_estimate(
         .collect())
 }
 
-/// Run `cartkin fit`.
-pub fn run(args: FitArgs) -> Result<(), CliError> {
-    let started = Instant::now();
-    let input = |e: &dyn std::fmt::Display| CliError::Input(e.to_string());
-    let model = Model::load(&args.model).map_err(|e| input(&e))?;
-    let mut fixed = parse_fix(&args.fix)?;
-    fixed.extend(held_by_estimate(&model, &args.estimate, &fixed)?);
-    let mut settings = FitSettings::default();
-    if let Some(seed) = args.seed {
-        settings.seed = seed;
-    }
-    if let Some(threads) = args.threads {
-        settings.threads = threads;
-    }
-    let checked = settings.clone().check().map_err(|e| input(&e))?;
-
-    let analytes = if args.analytes.is_empty() {
+/// The analytes named by `--analytes` (`None` when none are named), each checked
+/// against the model's outputs.
+pub(crate) fn select_analytes(
+    model: &Model,
+    names: &[String],
+) -> Result<Option<Vec<Analyte>>, CliError> {
+    Ok(if names.is_empty() {
         None
     } else {
         let mut chosen = Vec::new();
-        for name in &args.analytes {
+        for name in names {
             let a = Analyte::new(name);
             if model.output_index(&a).is_none() {
                 let predicted: Vec<String> = model
@@ -165,7 +180,29 @@ pub fn run(args: FitArgs) -> Result<(), CliError> {
             chosen.push(a);
         }
         Some(chosen)
-    };
+    })
+}
+
+/// Run `cartkin fit`.
+pub fn run(args: FitArgs) -> Result<(), CliError> {
+    if args.method == MethodArg::Foce {
+        return population::run(args);
+    }
+    let started = Instant::now();
+    let input = |e: &dyn std::fmt::Display| CliError::Input(e.to_string());
+    let model = Model::load(&args.model).map_err(|e| input(&e))?;
+    let mut fixed = parse_fix(&args.fix)?;
+    fixed.extend(held_by_estimate(&model, &args.estimate, &fixed)?);
+    let mut settings = FitSettings::default();
+    if let Some(seed) = args.seed {
+        settings.seed = seed;
+    }
+    if let Some(threads) = args.threads {
+        settings.threads = threads;
+    }
+    let checked = settings.clone().check().map_err(|e| input(&e))?;
+
+    let analytes = select_analytes(&model, &args.analytes)?;
 
     let loaded = read_csv(&args.data).map_err(|e| input(&e))?;
     for w in &loaded.warnings {
