@@ -174,8 +174,8 @@ fn interaction_term_on_a_proportional_error_model() {
             "subject {k}: FOCE-I − C-form = {diff}, expected ln({with}/{without})"
         );
     }
-    // Here ln(230/180) = 0.2451 per subject: 2.451 over the ten subjects.
-    assert!(((with / without).ln() - 0.245_122).abs() < 1e-5);
+    // Here 1/ω² = 10, n/b² = 150, 2n = 12: ln(172/160) = 0.072321 per subject.
+    assert!(((with / without).ln() - 0.072_321).abs() < 1e-6);
 }
 
 /// −2 ln ∫ p(y|η) p(η) dη of one subject by the trapezoidal rule on η̂ ± 12 posterior
