@@ -22,7 +22,9 @@ use std::time::Instant;
 use serde_json::json;
 
 use super::{CliError, OutArgs};
-use cartkin::data::{read_csv_with, ReadOptions};
+
+mod population;
+use cartkin::data::{read_csv_with, Analyte, DvidMap, ReadOptions};
 use cartkin::estimate::tables::{write_individual, write_parameters, write_predictions};
 use cartkin::estimate::{fit_individuals_observed, summarise, FitOptions, FitSettings, FitStatus};
 use cartkin::model::{Model, Predict};
@@ -33,6 +35,19 @@ use cartkin::report::{sha256_file, sha256_hex};
 pub enum MethodArg {
     /// Per-subject maximum likelihood.
     Individual,
+    /// Population fit by FOCE with interaction (Laplacian when records are censored).
+    Foce,
+}
+
+/// Covariance matrix of a population fit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum CovarianceArg {
+    /// R⁻¹SR⁻¹ (NONMEM's default).
+    Sandwich,
+    /// 2R⁻¹ (the Hessian only).
+    R,
+    /// Skip the covariance step.
+    None,
 }
 
 /// Arguments of `cartkin fit`.
@@ -71,6 +86,16 @@ pub struct FitArgs {
     /// Analytes of numeric DVID codes, e.g. `1=transgene,2=b_cells`.
     #[arg(long, value_name = "CODE=ANALYTE,...")]
     pub dvid_map: Option<String>,
+    /// `--method foce`: a full Ω block over these η parameters, e.g. `CL,V`
+    /// (repeat for several blocks; adds to the model file's `block` lines).
+    #[arg(long = "omega-block", value_name = "P,Q,...")]
+    pub omega_block: Vec<String>,
+    /// `--method foce`: covariance step.
+    #[arg(long, value_enum, default_value = "sandwich")]
+    pub covariance: CovarianceArg,
+    /// `--method foce`: NPDE replicates per subject (0: no NPDE).
+    #[arg(long, default_value_t = 1000)]
+    pub npde_replicates: usize,
     #[command(flatten)]
     pub out: OutArgs,
     #[command(flatten)]
@@ -78,7 +103,7 @@ pub struct FitArgs {
 }
 
 /// Parse `name=value` items of `--fix`.
-fn parse_fix(items: &[String]) -> Result<Vec<(String, f64)>, CliError> {
+pub(crate) fn parse_fix(items: &[String]) -> Result<Vec<(String, f64)>, CliError> {
     items
         .iter()
         .map(|item| {
@@ -96,7 +121,7 @@ fn parse_fix(items: &[String]) -> Result<Vec<(String, f64)>, CliError> {
 
 /// The parameters that `--estimate P,...` holds at their typical values: every parameter
 /// not named there, not fixed in the model file and not already given by `--fix`.
-fn held_by_estimate(
+pub(crate) fn held_by_estimate(
     model: &Model,
     names: &[String],
     fixed: &[(String, f64)],
@@ -139,29 +164,18 @@ fn held_by_estimate(
         .collect())
 }
 
-/// Run `cartkin fit`.
-pub fn run(args: FitArgs) -> Result<(), CliError> {
-    let started = Instant::now();
-    let input = |e: &dyn std::fmt::Display| CliError::Input(e.to_string());
-    let model = Model::load(&args.model).map_err(|e| input(&e))?;
-    let mut fixed = parse_fix(&args.fix)?;
-    fixed.extend(held_by_estimate(&model, &args.estimate, &fixed)?);
-    let mut settings = FitSettings::default();
-    if let Some(seed) = args.seed {
-        settings.seed = seed;
-    }
-    if let Some(threads) = args.threads {
-        // 0 is all cores, as in every command (`FitSettings::threads`)
-        settings.threads = threads;
-    }
-    let checked = settings.clone().check().map_err(|e| input(&e))?;
-
-    let dvid_map = super::dvid_map(args.dvid_map.as_deref())?;
-    let analytes = if args.analytes.is_empty() {
+/// The analytes named by `--analyte` (`None` when none are named), by name or DVID
+/// code, each checked against the model's outputs.
+pub(crate) fn select_analytes(
+    model: &Model,
+    names: &[String],
+    dvid_map: &DvidMap,
+) -> Result<Option<Vec<Analyte>>, CliError> {
+    Ok(if names.is_empty() {
         None
     } else {
         let mut chosen = Vec::new();
-        for a in super::analyte_names(&args.analytes, &dvid_map)? {
+        for a in super::analyte_names(names, dvid_map)? {
             if model.output_index(&a).is_none() {
                 let predicted: Vec<String> = model
                     .outputs()
@@ -177,7 +191,30 @@ pub fn run(args: FitArgs) -> Result<(), CliError> {
             chosen.push(a);
         }
         Some(chosen)
-    };
+    })
+}
+
+/// Run `cartkin fit`.
+pub fn run(args: FitArgs) -> Result<(), CliError> {
+    if args.method == MethodArg::Foce {
+        return population::run(args);
+    }
+    let started = Instant::now();
+    let input = |e: &dyn std::fmt::Display| CliError::Input(e.to_string());
+    let model = Model::load(&args.model).map_err(|e| input(&e))?;
+    let mut fixed = parse_fix(&args.fix)?;
+    fixed.extend(held_by_estimate(&model, &args.estimate, &fixed)?);
+    let mut settings = FitSettings::default();
+    if let Some(seed) = args.seed {
+        settings.seed = seed;
+    }
+    if let Some(threads) = args.threads {
+        settings.threads = threads;
+    }
+    let checked = settings.clone().check().map_err(|e| input(&e))?;
+
+    let dvid_map = super::dvid_map(args.dvid_map.as_deref())?;
+    let analytes = select_analytes(&model, &args.analytes, &dvid_map)?;
 
     let loaded = read_csv_with(&args.data, &ReadOptions { dvid_map }).map_err(|e| input(&e))?;
     for w in &loaded.warnings {

@@ -165,6 +165,8 @@ pub(crate) enum Stmt {
         rtol: Option<f64>,
         atol: Option<f64>,
     },
+    /// `block P Q ...`: a full covariance block of Ω over these parameters' η.
+    Block(Vec<Name>),
 }
 
 /// A statement with the position of its keyword.

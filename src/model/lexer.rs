@@ -25,6 +25,7 @@ pub(crate) const STATEMENTS: &[&str] = &[
     "output",
     "error",
     "solver",
+    "block",
 ];
 
 /// Keywords that qualify a statement (and may start a continuation line).

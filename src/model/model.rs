@@ -34,6 +34,8 @@ pub struct Model {
     pub(crate) states: Vec<String>,
     pub(crate) code: Arc<Code>,
     pub(crate) solver: SolverOptions,
+    /// Full Ω blocks declared with `block` (parameter names).
+    pub(crate) omega_blocks: Vec<Vec<String>>,
     pub(crate) pool: Mutex<Vec<Workspace>>,
     /// The solver's work counters summed over every ODE prediction of this value.
     pub(crate) solver_totals: Mutex<SolveStats>,
@@ -52,6 +54,7 @@ impl Clone for Model {
             states: self.states.clone(),
             code: Arc::clone(&self.code),
             solver: self.solver.clone(),
+            omega_blocks: self.omega_blocks.clone(),
             pool: Mutex::new(Vec::new()),
             solver_totals: Mutex::new(SolveStats::default()),
         }
@@ -184,8 +187,12 @@ fn build(source: &str) -> Result<Model, Located> {
     let mut stops = Vec::new();
     let mut outputs: Vec<(At<Stmt>, Analyte)> = Vec::new();
     let mut errors: Vec<(Analyte, ErrorModel, Pos)> = Vec::new();
+    let mut omega_blocks: Vec<Vec<String>> = Vec::new();
     for s in &stmts {
         match &s.node {
+            Stmt::Block(names) => {
+                omega_blocks.push(omega_block(names, &parameters, &omega_blocks)?)
+            }
             Stmt::Model(n) => {
                 if name.is_some() {
                     return Err(Located::new(
@@ -408,9 +415,50 @@ fn build(source: &str) -> Result<Model, Located> {
         states: decls.states.iter().map(|s| s.0.text.clone()).collect(),
         code: Arc::new(code),
         solver,
+        omega_blocks,
         pool: Mutex::new(Vec::new()),
         solver_totals: Mutex::new(SolveStats::default()),
     })
+}
+
+/// Check a `block` statement: every name a parameter with `iiv`, none repeated or in an
+/// earlier block.
+fn omega_block(
+    names: &[super::ast::Name],
+    parameters: &[Parameter],
+    earlier: &[Vec<String>],
+) -> Result<Vec<String>, Located> {
+    let mut out: Vec<String> = Vec::new();
+    for n in names {
+        let with_iiv: Vec<&str> = parameters
+            .iter()
+            .filter(|p| p.omega2.is_some())
+            .map(|p| p.name.as_str())
+            .collect();
+        if !with_iiv.contains(&n.text.as_str()) {
+            return Err(Located::new(
+                n.pos,
+                format!(
+                    "`block {}`: `{}` is not a parameter with `iiv`{}: expected parameters with between-subject variability ({})",
+                    names.iter().map(|x| x.text.as_str()).collect::<Vec<_>>().join(" "),
+                    n.text,
+                    did_you_mean(&n.text, with_iiv.iter().copied()),
+                    with_iiv.join(", ")
+                ),
+            ));
+        }
+        if out.contains(&n.text) || earlier.iter().flatten().any(|x| *x == n.text) {
+            return Err(Located::new(
+                n.pos,
+                format!(
+                    "`{}` is already in a `block`: expected each parameter in at most one",
+                    n.text
+                ),
+            ));
+        }
+        out.push(n.text.clone());
+    }
+    Ok(out)
 }
 
 fn one(pos: Pos) -> super::ast::Expr {

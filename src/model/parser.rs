@@ -243,6 +243,16 @@ impl Parser {
                 }
             }
             "error" => self.error_stmt()?,
+            "block" => {
+                let mut names = vec![self.name("a parameter name with `iiv` after `block`")?];
+                while matches!(self.peek(), Tok::Ident(_)) {
+                    names.push(self.name("a parameter name")?);
+                }
+                if names.len() < 2 {
+                    return self.error("a second parameter name: a `block` joins two or more");
+                }
+                Stmt::Block(names)
+            }
             "solver" => {
                 let method = self.name("a solver method (`dopri5` or `rodas4`)")?;
                 let (mut rtol, mut atol) = (None, None);

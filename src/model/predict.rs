@@ -152,6 +152,10 @@ impl Predict for Model {
         &self.parameters
     }
 
+    fn omega_blocks(&self) -> &[Vec<String>] {
+        &self.omega_blocks
+    }
+
     fn outputs(&self) -> &[Output] {
         &self.outputs
     }

@@ -156,6 +156,12 @@ pub trait Predict: Send + Sync {
         self.outputs().iter().position(|o| &o.analyte == analyte)
     }
 
+    /// Full blocks of the between-subject covariance Ω, by parameter names (a model
+    /// file's `block` lines); parameters in no block have a variance only.
+    fn omega_blocks(&self) -> &[Vec<String>] {
+        &[]
+    }
+
     /// Index of the parameter called `name`.
     fn parameter_index(&self, name: &str) -> Option<usize> {
         self.parameters().iter().position(|p| p.name == name)

@@ -17,6 +17,7 @@ mod data_roundtrip;
 mod data_validation;
 mod estimate_covariance;
 mod estimate_foce;
+mod estimate_foce_nonlinear;
 mod estimate_gradient;
 mod estimate_likelihood;
 mod estimate_model;

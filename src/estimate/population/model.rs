@@ -128,8 +128,8 @@ impl PopulationModel {
         }
         // Blocks in η order: each η alone unless it belongs to a declared block.
         let mut ordered: Vec<Vec<usize>> = Vec::new();
-        for k in 0..eta_params.len() {
-            if !in_block[k] {
+        for (k, &grouped_k) in in_block.iter().enumerate() {
+            if !grouped_k {
                 ordered.push(vec![k]);
             } else if let Some(b) = grouped.iter().find(|b| b[0] == k) {
                 ordered.push(b.clone());

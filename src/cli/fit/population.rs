@@ -1,0 +1,211 @@
+//! `cartkin fit DATA --model M --method foce`: population fit by FOCE with interaction
+//! (Laplacian when records are censored) → `parameters.csv`, `individual.csv`,
+//! `predictions.csv` ([`cartkin::estimate::population::tables`]) and `run.json`.
+//!
+//! In `run.json`: `objective` names the approximation (`FOCE-I` or `Laplacian`); `ofv`
+//! is the OFV as NONMEM reports it (without N·ln 2π, and for `logadd` outputs without
+//! the Jacobian Σ 2 ln y); `neg2ll` includes both; with k the estimated population
+//! parameters (θ, σ, Ω elements) and N the records, AIC = neg2ll + 2k and
+//! BIC = neg2ll + k·ln N. Also: the convergence test and its outcome, the iteration
+//! count, a trace summary, the covariance step (kind, condition number, correlation, or
+//! why it failed) and the shrinkages.
+//!
+//! Exit code 2 when the outer optimisation does not converge (all outputs are written).
+
+use std::io::IsTerminal;
+use std::time::Instant;
+
+use serde_json::json;
+
+use super::{held_by_estimate, parse_fix, select_analytes, CovarianceArg, FitArgs};
+use crate::cli::CliError;
+use cartkin::data::{read_csv_with, ReadOptions};
+use cartkin::estimate::population::tables::{
+    write_population_individual, write_population_parameters, write_population_predictions,
+};
+use cartkin::estimate::population::{
+    fit_population, CovarianceKind, FoceSettings, Iteration, PopulationOptions,
+};
+use cartkin::model::{Model, Predict};
+use cartkin::report::{sha256_file, sha256_hex};
+
+/// Run `cartkin fit --method foce`.
+pub fn run(args: FitArgs) -> Result<(), CliError> {
+    let started = Instant::now();
+    let input = |e: &dyn std::fmt::Display| CliError::Input(e.to_string());
+    let model = Model::load(&args.model).map_err(|e| input(&e))?;
+    let mut fixed = parse_fix(&args.fix)?;
+    fixed.extend(held_by_estimate(&model, &args.estimate, &fixed)?);
+    let dvid_map = super::super::dvid_map(args.dvid_map.as_deref())?;
+    let analytes = select_analytes(&model, &args.analytes, &dvid_map)?;
+    let blocks: Vec<Vec<String>> = args
+        .omega_block
+        .iter()
+        .map(|b| b.split(',').map(|s| s.trim().to_string()).collect())
+        .collect();
+    let mut options = PopulationOptions {
+        analytes,
+        fixed: fixed.clone(),
+        blocks,
+        settings: FoceSettings::default(),
+        covariance: match args.covariance {
+            CovarianceArg::Sandwich => Some(CovarianceKind::Sandwich),
+            CovarianceArg::R => Some(CovarianceKind::RInverse),
+            CovarianceArg::None => None,
+        },
+        npde_replicates: args.npde_replicates,
+        ..PopulationOptions::default()
+    };
+    if let Some(seed) = args.seed {
+        options.seed = seed;
+    }
+    let loaded = read_csv_with(&args.data, &ReadOptions { dvid_map }).map_err(|e| input(&e))?;
+    for w in &loaded.warnings {
+        eprintln!("warning: {w}");
+    }
+    let dataset = &loaded.dataset;
+    let bar = std::io::stderr().is_terminal().then(|| {
+        let pb = indicatif::ProgressBar::new_spinner();
+        pb.set_style(
+            indicatif::ProgressStyle::with_template("{elapsed_precise} {spinner} {msg}")
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
+        );
+        pb
+    });
+    let observer = |it: &Iteration| {
+        if let Some(pb) = &bar {
+            pb.set_message(format!(
+                "iteration {} OFV {:.4} gradient {:.2e}",
+                it.iteration, it.ofv, it.gradient_norm
+            ));
+            pb.tick();
+        }
+    };
+    let threads = args.threads.unwrap_or(0);
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .map_err(|e| CliError::Input(format!("cannot start {threads} threads: {e}")))?;
+    let fit = pool
+        .install(|| fit_population(&model, dataset, &options, &observer))
+        .map_err(CliError::Numerical)?;
+    if let Some(pb) = &bar {
+        pb.finish_and_clear();
+    }
+
+    let dir = args.out.prepare("fit")?;
+    dir.write_with("parameters.csv", |w| write_population_parameters(w, &fit))?;
+    dir.write_with("individual.csv", |w| write_population_individual(w, &fit))?;
+    dir.write_with("predictions.csv", |w| write_population_predictions(w, &fit))?;
+
+    let params = model.parameters();
+    let pop = &fit.problem.pop;
+    let k = fit.n_parameters();
+    let n_obs = fit.problem.n_records();
+    let n_censored: usize = fit
+        .problem
+        .subjects
+        .iter()
+        .map(|s| s.records.n_censored())
+        .sum();
+    let trace = &fit.outer.trace;
+    let trace_summary: Vec<&Iteration> = trace
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| i % 10 == 0 || *i + 1 == trace.len())
+        .map(|(_, t)| t)
+        .collect();
+    let covariance = match &fit.uncertainty {
+        Ok(u) => json!({
+            "status": "ok",
+            "matrix": u.kind,
+            "condition_number": u.condition,
+            "names": u.names,
+            "correlation": u.correlation,
+        }),
+        Err(why) => json!({ "status": "failed", "reason": why }),
+    };
+    let data_sha = sha256_file(&args.data)
+        .map_err(|e| CliError::Input(format!("cannot read {}: {e}", args.data.display())))?;
+    let run = json!({
+        "command": "fit",
+        "method": "foce",
+        "objective": fit.approximation().as_str(),
+        "objective_details": match fit.approximation() {
+            cartkin::estimate::population::Approximation::FoceI =>
+                "FOCE with interaction (NONMEM METHOD=1 INTER): Laplace with the expected information of η at the EBE",
+            cartkin::estimate::population::Approximation::Laplacian =>
+                "Laplacian (NONMEM METHOD=1 LAPLACIAN): censored records (Beal M3) present; Hessian of the conditional objective at the EBE",
+        },
+        "inputs": { "data": { "path": args.data.display().to_string(), "sha256": data_sha } },
+        "model": {
+            "name": model.name(),
+            "origin": model.origin(),
+            "sha256": sha256_hex(model.source().as_bytes()),
+        },
+        "free_parameters": pop.map.free.iter().map(|&i| params[i].name.clone()).collect::<Vec<_>>(),
+        "random_effects": pop.eta_params.iter().map(|&i| params[i].name.clone()).collect::<Vec<_>>(),
+        "omega_blocks": pop.blocks.iter().map(|b| b.iter().map(|&k| params[pop.eta_params[k]].name.clone()).collect::<Vec<_>>()).collect::<Vec<_>>(),
+        "fixed": params.iter().enumerate()
+            .filter(|(i, _)| !pop.map.free.contains(i))
+            .map(|(i, p)| (p.name.clone(), json!(pop.map.base[i])))
+            .collect::<serde_json::Map<_, _>>(),
+        "analytes": options.analytes.as_ref().map(|a| a.iter().map(|x| x.to_string()).collect::<Vec<_>>()),
+        "observations": { "used": n_obs, "censored": n_censored },
+        "settings": options.settings,
+        "covariance_step": options.covariance,
+        "npde_replicates": options.npde_replicates,
+        "seed": options.seed,
+        "versions": { "cartkin": env!("CARGO_PKG_VERSION") },
+        "ofv": fit.ofv(),
+        "neg2ll": fit.neg2ll(),
+        "n_parameters": k,
+        "n_observations": n_obs,
+        "n_subjects": fit.problem.subjects.len(),
+        "aic": fit.neg2ll() + 2.0 * k as f64,
+        "bic": fit.neg2ll() + k as f64 * (n_obs as f64).ln(),
+        "converged": fit.outer.converged,
+        "convergence": {
+            "test": format!(
+                "projected gradient ∞-norm < {:.0e} (or no improving step with gradient < {:.0e})",
+                options.settings.grad_tol, options.settings.noise_tol
+            ),
+            "message": fit.outer.message,
+            "iterations": fit.outer.iterations,
+            "objective_evaluations": fit.outer.evaluations,
+            "laplacian_fallbacks": fit.outer.evaluation.fallbacks,
+        },
+        "trace": trace_summary,
+        "covariance": covariance,
+        "shrinkage": {
+            "eta_pct": pop.eta_params.iter().zip(&fit.eta_shrinkage)
+                .map(|(&i, s)| (params[i].name.clone(), json!(s)))
+                .collect::<serde_json::Map<_, _>>(),
+            "eps_pct": fit.eps_shrinkage,
+        },
+        "elapsed_seconds": started.elapsed().as_secs_f64(),
+    });
+    let text = serde_json::to_string_pretty(&run)
+        .map_err(|e| CliError::Numerical(format!("run.json: {e}")))?;
+    dir.write("run.json", text.as_bytes())?;
+    let cov_note = match &fit.uncertainty {
+        Ok(u) => format!("covariance step ok (condition number {:.3e})", u.condition),
+        Err(why) => format!("covariance step: {why}"),
+    };
+    eprintln!(
+        "fit: {} OFV {:.4} after {} iterations ({}); {cov_note}; results in {}",
+        fit.approximation().as_str(),
+        fit.ofv(),
+        fit.outer.iterations,
+        fit.outer.message,
+        dir.path().display()
+    );
+    if !fit.outer.converged {
+        return Err(CliError::Numerical(format!(
+            "the population fit did not converge: {} (outputs written to {})",
+            fit.outer.message,
+            dir.path().display()
+        )));
+    }
+    Ok(())
+}

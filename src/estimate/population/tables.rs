@@ -1,0 +1,175 @@
+//! The tables of a population fit as CSV (same conventions as
+//! [`crate::estimate::tables`]: shortest round-trip numbers, empty field when missing).
+//!
+//! - `parameters.csv` (the schema of the individual fit): one row per model parameter
+//!   (θ and residual parameters by name; fixed ones with `fixed = true`), `omega2_P`
+//!   (variance; cv_pct = 100·√(exp(ω²) − 1) for log-scale parameters, 100·ω otherwise)
+//!   and `omega2_P_Q` (covariance) rows, then `shrinkage_eta_P` and `shrinkage_eps`
+//!   (percent) in the estimate column. `n` is the number of subjects.
+//! - `individual.csv`: id, ofv (the subject's OFV contribution without constants),
+//!   neg2ll (with them), n_obs, n_blq, ebe_iterations, eta_P per η, then every model
+//!   parameter at the subject's EBE.
+//! - `predictions.csv`: id, time, analyte, dv, cens, pred, ipred, res, wres, iwres,
+//!   cwres, npde ([`super::diagnostics`]).
+
+use std::io::Write;
+
+use super::fit::PopulationFit;
+use crate::estimate::summary::ParameterSummary;
+use crate::estimate::tables::write_parameters;
+use crate::model::{Predict, Transform};
+
+fn num(v: Option<f64>) -> String {
+    v.map(|x| x.to_string()).unwrap_or_default()
+}
+
+fn csv_err(e: csv::Error) -> std::io::Error {
+    std::io::Error::other(e)
+}
+
+/// The rows of `parameters.csv`.
+pub fn parameter_rows<M: Predict + ?Sized>(fit: &PopulationFit<'_, M>) -> Vec<ParameterSummary> {
+    let model = fit.problem.model;
+    let pop = &fit.problem.pop;
+    let n = fit.problem.subjects.len();
+    let unc = fit.uncertainty.as_ref().ok();
+    let row = |name: String, estimate: f64, fixed: bool| {
+        let k = unc.and_then(|u| u.names.iter().position(|x| *x == name));
+        let pick = |f: fn(&super::covariance::PopulationUncertainty) -> &Vec<f64>| {
+            unc.zip(k).map(|(u, k)| f(u)[k])
+        };
+        ParameterSummary {
+            name,
+            fixed,
+            n,
+            estimate: Some(estimate),
+            se: pick(|u| &u.se),
+            rse_pct: pick(|u| &u.rse_pct),
+            ci_low: pick(|u| &u.ci_low),
+            ci_high: pick(|u| &u.ci_high),
+            cv_pct: None,
+            median: None,
+            min: None,
+            max: None,
+        }
+    };
+    let mut rows = Vec::new();
+    for (i, p) in model.parameters().iter().enumerate() {
+        rows.push(row(
+            p.name.clone(),
+            fit.theta[i],
+            !pop.map.free.contains(&i),
+        ));
+    }
+    for (k, l) in pop.omega_elements() {
+        let mut r = row(pop.omega_name(k, l), fit.omega[(k, l)], false);
+        if k == l {
+            let w2 = fit.omega[(k, k)];
+            let log = model.parameters()[pop.eta_params[k]].transform == Transform::Log;
+            r.cv_pct = Some(if log {
+                100.0 * w2.exp_m1().sqrt()
+            } else {
+                100.0 * w2.sqrt()
+            });
+        }
+        rows.push(r);
+    }
+    for (k, s) in fit.eta_shrinkage.iter().enumerate() {
+        let mut r = row(
+            format!("shrinkage_eta_{}", pop.names[pop.eta_params[k]]),
+            f64::NAN,
+            false,
+        );
+        r.estimate = *s;
+        rows.push(r);
+    }
+    let mut r = row("shrinkage_eps".into(), f64::NAN, false);
+    r.estimate = fit.eps_shrinkage;
+    rows.push(r);
+    rows
+}
+
+/// Write `parameters.csv`.
+pub fn write_population_parameters<M: Predict + ?Sized, W: Write>(
+    out: W,
+    fit: &PopulationFit<'_, M>,
+) -> std::io::Result<()> {
+    write_parameters(out, &parameter_rows(fit))
+}
+
+/// Write `individual.csv`.
+pub fn write_population_individual<M: Predict + ?Sized, W: Write>(
+    out: W,
+    fit: &PopulationFit<'_, M>,
+) -> std::io::Result<()> {
+    let model = fit.problem.model;
+    let pop = &fit.problem.pop;
+    let mut w = csv::Writer::from_writer(out);
+    let mut header: Vec<String> = ["id", "ofv", "neg2ll", "n_obs", "n_blq", "ebe_iterations"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    for &i in &pop.eta_params {
+        header.push(format!("eta_{}", pop.names[i]));
+    }
+    header.extend(model.parameters().iter().map(|p| p.name.clone()));
+    w.write_record(&header).map_err(csv_err)?;
+    let omega_inv = fit
+        .omega
+        .clone()
+        .cholesky()
+        .map(|c| c.inverse())
+        .unwrap_or_else(|| fit.omega.clone());
+    for (k, s) in fit.problem.subjects.iter().enumerate() {
+        let mode = &fit.outer.evaluation.modes[k];
+        let ofv = fit.outer.evaluation.per_subject[k];
+        let c = fit.problem.conditional(k, &fit.psi, &omega_inv);
+        let theta = c.theta(&mode.eta);
+        let mut row = vec![
+            s.records.subject.clone(),
+            (ofv - s.records.constant).to_string(),
+            ofv.to_string(),
+            s.records.len().to_string(),
+            s.records.n_censored().to_string(),
+            mode.iterations.to_string(),
+        ];
+        row.extend(mode.eta.iter().map(|v| v.to_string()));
+        row.extend(theta.iter().map(|v| v.to_string()));
+        w.write_record(&row).map_err(csv_err)?;
+    }
+    w.flush()
+}
+
+/// Write `predictions.csv`.
+pub fn write_population_predictions<M: Predict + ?Sized, W: Write>(
+    out: W,
+    fit: &PopulationFit<'_, M>,
+) -> std::io::Result<()> {
+    let mut w = csv::Writer::from_writer(out);
+    w.write_record([
+        "id", "time", "analyte", "dv", "cens", "pred", "ipred", "res", "wres", "iwres", "cwres",
+        "npde",
+    ])
+    .map_err(csv_err)?;
+    for (s, d) in fit.problem.subjects.iter().zip(&fit.diagnostics) {
+        let r = &s.records;
+        for j in 0..r.len() {
+            w.write_record([
+                r.subject.clone(),
+                r.times[j].to_string(),
+                r.analytes[j].to_string(),
+                r.values[j].to_string(),
+                u8::from(r.censored[j]).to_string(),
+                num(d.pred[j]),
+                num(d.ipred[j]),
+                num(d.res[j]),
+                num(d.wres[j]),
+                num(d.iwres[j]),
+                num(d.cwres[j]),
+                num(d.npde[j]),
+            ])
+            .map_err(csv_err)?;
+        }
+    }
+    w.flush()
+}
