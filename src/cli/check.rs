@@ -5,31 +5,23 @@
 use std::io::Write;
 use std::path::PathBuf;
 
+use super::data_args::DataArgs;
 use super::CliError;
-use cartkin::data::{read_csv_with, DvidMap, ReadOptions, Summary};
+use cartkin::data::Summary;
 
 /// Arguments of `cartkin check`.
 #[derive(Debug, clap::Args)]
 pub struct CheckArgs {
     /// The dataset (long CSV: ID, TIME, DV, DVID, ...; see data/README.md).
     pub data: PathBuf,
-    /// Analytes of numeric DVID codes, e.g. `1=transgene,2=b_cells`. Without it, code k is
-    /// the k-th standard analyte (1 transgene, 2 cart_cells, 3 b_cells, ..., 8 igg, ...).
-    #[arg(long, value_name = "CODE=ANALYTE,...")]
-    pub dvid_map: Option<String>,
+    #[command(flatten)]
+    pub read: DataArgs,
 }
 
 /// Run `cartkin check`.
 pub fn run(args: CheckArgs) -> Result<(), CliError> {
-    let dvid_map = match &args.dvid_map {
-        Some(text) => {
-            DvidMap::parse(text).map_err(|e| CliError::Input(format!("--dvid-map: {e}")))?
-        }
-        None => DvidMap::Default,
-    };
-    let loaded = read_csv_with(&args.data, &ReadOptions { dvid_map })
-        .map_err(|e| CliError::Input(e.to_string()))?;
-    let text = Summary::of(&loaded).to_string();
+    let loaded = args.read.read(&args.data)?;
+    let text = format!("{}time unit: {}\n", Summary::of(&loaded), args.read.unit()?);
     let mut out = std::io::stdout().lock();
     match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
         Ok(()) => Ok(()),

@@ -4,6 +4,11 @@
 //! hash, method, settings, seed, versions, −2LL, AIC, BIC, elapsed seconds, per-subject
 //! convergence). A thin layer over [`cartkin::estimate::fit_individuals`].
 //!
+//! The data are bound to the model first ([`cartkin::model::bind`]): observations
+//! without DVID routed to its outputs, times converted from `--time-unit` to the
+//! model's `time_unit` (`run.json` field `time_unit`: the unit of every time and
+//! time-dependent parameter in the results), covariates the model uses required.
+//!
 //! In `run.json`, `neg2ll` is the sum of −2LL over the subjects with an estimate, and
 //! with k = (free parameters) × (those subjects) and N their records,
 //! AIC = −2LL + 2k and BIC = −2LL + k·ln N.
@@ -21,8 +26,9 @@ use std::time::Instant;
 
 use serde_json::json;
 
+use super::data_args::DataArgs;
 use super::{CliError, OutArgs};
-use cartkin::data::{read_csv, Analyte};
+use cartkin::data::Analyte;
 use cartkin::estimate::tables::{write_individual, write_parameters, write_predictions};
 use cartkin::estimate::{fit_individuals_observed, summarise, FitOptions, FitSettings, FitStatus};
 use cartkin::model::{Model, Predict};
@@ -62,6 +68,8 @@ pub struct FitArgs {
     /// Threads (default: all cores).
     #[arg(long)]
     pub threads: Option<usize>,
+    #[command(flatten)]
+    pub read: DataArgs,
     #[command(flatten)]
     pub out: OutArgs,
 }
@@ -167,11 +175,8 @@ pub fn run(args: FitArgs) -> Result<(), CliError> {
         Some(chosen)
     };
 
-    let loaded = read_csv(&args.data).map_err(|e| input(&e))?;
-    for w in &loaded.warnings {
-        eprintln!("warning: {w}");
-    }
-    let dataset = &loaded.dataset;
+    let bound = args.read.read_for(&args.data, &model)?;
+    let dataset = &bound;
     let options = FitOptions {
         analytes,
         fixed: fixed.clone(),
@@ -230,7 +235,13 @@ pub fn run(args: FitArgs) -> Result<(), CliError> {
     let run = json!({
         "command": "fit",
         "method": "individual",
-        "inputs": { "data": { "path": args.data.display().to_string(), "sha256": data_sha } },
+        "inputs": { "data": {
+            "path": args.data.display().to_string(),
+            "sha256": data_sha,
+            "time_unit": args.read.unit()?.name(),
+            "time_varying": args.read.time_varying,
+        } },
+        "time_unit": model.time_unit().name(),
         "model": {
             "name": model.name(),
             "origin": model.origin(),
