@@ -1,5 +1,5 @@
 //! The `cartkin` command line: one file per subcommand, each a thin layer over library
-//! calls. Exit codes (SPEC §4): 0 success, 1 usage or input error, 2 numerical failure.
+//! calls. Exit codes (docs/outputs.md): 0 success, 1 usage or input error, 2 numerical failure.
 
 mod check;
 mod data_args;
@@ -9,6 +9,8 @@ mod models;
 mod nca;
 mod simulate;
 mod simulate_data;
+mod slurm;
+mod trial;
 
 use std::path::PathBuf;
 
@@ -36,6 +38,8 @@ enum Command {
     Fit(fit::FitArgs),
     /// Simulate dose levels of a model.
     Simulate(Box<simulate::SimulateArgs>),
+    /// Simulate dose-escalation trials (3+3, BOIN) with exposure-driven DLTs.
+    Trial(trial::TrialArgs),
     /// Join the shards of a `simulate --shard i/N` run into the files of the whole run.
     Merge(merge::MergeArgs),
 }
@@ -103,6 +107,7 @@ pub fn main() -> i32 {
         Command::Fit(a) => fit::run(a),
         Command::Simulate(a) => simulate::run(*a),
         Command::Merge(a) => merge::run(a),
+        Command::Trial(a) => trial::run(a),
     };
     match result {
         Ok(()) => 0,

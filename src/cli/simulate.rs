@@ -1,5 +1,5 @@
 //! `cartkin simulate`: virtual subjects at dose levels of a model, or a trial scenario
-//! (SPEC §4, §7) → `simulation.csv`, `summary.csv`, `endpoints.csv`,
+//! (docs/outputs.md) → `simulation.csv`, `summary.csv`, `endpoints.csv`,
 //! `endpoints_summary.csv`, optionally `dataset.csv`, and `run.json`. A thin layer over
 //! [`cartkin::simulate`]; see that module for the definitions.
 
@@ -9,6 +9,7 @@ use std::time::Instant;
 
 use super::data_args::DataArgs;
 use super::{CliError, OutArgs};
+use cartkin::cluster::ShardSpec;
 use cartkin::model::Model;
 use cartkin::report::sha256_hex;
 use cartkin::simulate::design::daily_grid;
@@ -17,7 +18,7 @@ use cartkin::simulate::output::{write_results, ModelInfo, RunContext};
 use cartkin::simulate::population::parse_covariate;
 use cartkin::simulate::scenario::LoadedScenario;
 use cartkin::simulate::{
-    simulate, DoseLevel, DoseUnit, Omega, Shard, SimulateError, SimulationDesign, Variability,
+    simulate, DoseLevel, DoseUnit, Omega, SimulateError, SimulationDesign, Variability,
 };
 
 /// Arguments of `cartkin simulate`.
@@ -101,9 +102,13 @@ pub struct SimulateArgs {
     /// Worker threads [default: all cores].
     #[arg(long)]
     pub threads: Option<usize>,
-    /// Simulate only the i-th of N slices of the subjects (1 <= i <= N); join with `cartkin merge`.
-    #[arg(long, value_name = "i/N")]
+    /// Simulate only the i-th of N slices of the subjects (1 <= i <= N); join with
+    /// `cartkin merge`. `slurm`: the slice of this Slurm array task; `auto`: Slurm's
+    /// inside an array task, else all subjects.
+    #[arg(long, value_name = "i/N|slurm|auto")]
     pub shard: Option<String>,
+    #[command(flatten)]
+    pub slurm: super::slurm::SlurmArgs,
     /// Also write dataset.csv in the input CSV format (for `cartkin fit`).
     #[arg(long)]
     pub as_dataset: bool,
@@ -278,12 +283,11 @@ fn design_of(
             let sc = LoadedScenario::read(path).map_err(from_sim)?;
             let model = Model::load(&sc.model())
                 .map_err(|e| input(format!("{}: model: {e}", path.display())))?;
-            let mut d = sc.design(a.seed, &model).map_err(from_sim)?;
-            if let Some(n) = a.n {
-                for l in &mut d.doses {
-                    l.n = n;
-                }
+            let d = match a.n {
+                Some(n) => sc.design_per_level(a.seed, &model, n),
+                None => sc.design(a.seed, &model),
             }
+            .map_err(from_sim)?;
             (model, d, Some(sc))
         }
         None => {
@@ -352,7 +356,10 @@ fn design_of(
     }
     design.residual_error = a.with_error;
     design.shard = match &a.shard {
-        Some(s) => Some(s.parse::<Shard>().map_err(from_sim)?),
+        Some(s) => s
+            .parse::<ShardSpec>()
+            .and_then(ShardSpec::resolve_from_process)
+            .map_err(|e| input(e.to_string()))?,
         None => None,
     };
     Ok((model, design, scenario))
@@ -362,6 +369,15 @@ fn design_of(
 pub fn run(a: SimulateArgs) -> Result<(), CliError> {
     if a.data.is_some() {
         return super::simulate_data::run(&a);
+    }
+    if a.slurm.slurm.is_some() {
+        if a.shard.is_some() {
+            return Err(input(
+                "--slurm and --shard: give one (--slurm N runs N shards)",
+            ));
+        }
+        design_of(&a)?; // refuse bad settings now, not in N jobs
+        return super::slurm::run_as_array("simulate", &a.out, &a.slurm);
     }
     let (model, design, scenario) = design_of(&a)?;
     let design = design.check(&model).map_err(from_sim)?;

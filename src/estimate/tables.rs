@@ -1,5 +1,5 @@
 //! The tables of an individual fit as CSV: `individual.csv`, `parameters.csv` and
-//! `predictions.csv` (SPEC §4). Numbers are written in Rust's shortest round-trip form
+//! `predictions.csv` (docs/outputs.md). Numbers are written in Rust's shortest round-trip form
 //! (every digit of the f64); a missing value is an empty field.
 //!
 //! - `individual.csv`: id, status, reason, neg2ll, n_obs, n_blq, evaluations, condition,

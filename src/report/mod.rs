@@ -4,4 +4,4 @@
 
 mod output;
 
-pub use output::{sha256_file, sha256_hex, OutputDir, OutputError};
+pub use output::{sha256_file, sha256_hex, write_atomic, OutputDir, OutputError};

@@ -138,7 +138,38 @@ fn simulate_one(
         Variability::Typical => design.population.typical_subject(k),
         Variability::Population(_) => design.population.draw(k, &mut rng),
     };
-    let level = design.level_of(k);
+    let mut s = predict_subject(model, design, subject, design.level_of(k), times, outputs)?;
+    if design.design.residual_error {
+        let n_out = design.outputs.len();
+        let all = model.outputs();
+        for (i, v) in s.values.iter_mut().enumerate() {
+            let k_out = i % n_out;
+            let eps: f64 = rng.sample(StandardNormal);
+            *v = observe(*v, all[design.outputs[k_out]].error, &s.subject.theta, eps);
+            if let Some(l) = design.lloq[k_out] {
+                if *v < l {
+                    *v = l;
+                    s.censored[i] = true;
+                }
+            }
+        }
+    }
+    Ok(s)
+}
+
+/// The predictions (no residual error) of a drawn `subject` (id = its index + 1) at
+/// dose level `level` of `design`, at `times` × `outputs` given point by point (each
+/// time repeated once per output, the layout of [`SimulatedSubject::values`]). Trials
+/// ([`crate::trial`]) use it to simulate a patient at the dose the design assigns.
+pub fn predict_subject(
+    model: &dyn Predict,
+    design: &ValidDesign,
+    subject: VirtualSubject,
+    level: usize,
+    times: &[f64],
+    outputs: &[usize],
+) -> Result<SimulatedSubject, SimulateError> {
+    let k = subject.index;
     let dose = design.design.doses[level].dose;
     let amount = match (design.design.dose_unit, design.weight) {
         (DoseUnit::PerKg, Some(w)) => dose * subject.covariates[w],
@@ -171,21 +202,6 @@ fn simulate_one(
             dose,
             source,
         })?;
-    if design.design.residual_error {
-        let n_out = design.outputs.len();
-        let all = model.outputs();
-        for (i, v) in s.values.iter_mut().enumerate() {
-            let k_out = i % n_out;
-            let eps: f64 = rng.sample(StandardNormal);
-            *v = observe(*v, all[design.outputs[k_out]].error, &s.subject.theta, eps);
-            if let Some(l) = design.lloq[k_out] {
-                if *v < l {
-                    *v = l;
-                    s.censored[i] = true;
-                }
-            }
-        }
-    }
     Ok(s)
 }
 

@@ -235,7 +235,7 @@ fn bad_arguments_exit_1_with_a_message() {
     check(&["--model", "stien2019", "--dose", "1e6"], "stien2019");
     check(
         &["--model", "stein2019", "--dose", "1e6", "--shard", "3/2"],
-        "--shard: value '3/2': expected i/N",
+        "--shard \"3/2\": expected i/N",
     );
     check(
         &["--model", "stein2019", "--dose", "1e6", "--shard", "x"],

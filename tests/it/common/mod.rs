@@ -5,6 +5,7 @@ pub mod estimate;
 pub mod library;
 pub mod simulate;
 pub mod solve;
+pub mod trial;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
