@@ -5,18 +5,17 @@
 use std::io::Write;
 use std::path::PathBuf;
 
+use super::data_args::DataArgs;
 use super::CliError;
-use cartkin::data::{read_csv_with, ReadOptions, Summary};
+use cartkin::data::Summary;
 
 /// Arguments of `cartkin check`.
 #[derive(Debug, clap::Args)]
 pub struct CheckArgs {
     /// The dataset (long CSV: ID, TIME, DV, DVID, ...; see data/README.md).
     pub data: PathBuf,
-    /// Analytes of numeric DVID codes, e.g. `1=transgene,2=b_cells`. Without it, code k is
-    /// the k-th standard analyte (1 transgene, 2 cart_cells, 3 b_cells, ..., 8 igg, ...).
-    #[arg(long, value_name = "CODE=ANALYTE,...")]
-    pub dvid_map: Option<String>,
+    #[command(flatten)]
+    pub read: DataArgs,
     /// Summarise only these analytes, comma-separated, by name or DVID code (default:
     /// every analyte; the checks and warnings always cover the whole file).
     #[arg(
@@ -30,10 +29,9 @@ pub struct CheckArgs {
 
 /// Run `cartkin check`.
 pub fn run(args: CheckArgs) -> Result<(), CliError> {
-    let dvid_map = super::dvid_map(args.dvid_map.as_deref())?;
+    let dvid_map = super::dvid_map(args.read.dvid_map.as_deref())?;
     let requested = super::analyte_names(&args.analyte, &dvid_map)?;
-    let mut loaded = read_csv_with(&args.data, &ReadOptions { dvid_map })
-        .map_err(|e| CliError::Input(e.to_string()))?;
+    let mut loaded = args.read.read(&args.data)?;
     if !requested.is_empty() {
         let observed = loaded.dataset.analytes();
         for (name, a) in args.analyte.iter().zip(&requested) {
@@ -50,7 +48,7 @@ pub fn run(args: CheckArgs) -> Result<(), CliError> {
             s.observations.retain(|o| requested.contains(&o.analyte));
         }
     }
-    let text = Summary::of(&loaded).to_string();
+    let text = format!("{}time unit: {}\n", Summary::of(&loaded), args.read.unit()?);
     let mut out = std::io::stdout().lock();
     match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
         Ok(()) => Ok(()),

@@ -4,6 +4,11 @@
 //! hash, method, settings, seed, versions, −2LL, AIC, BIC, elapsed seconds, per-subject
 //! convergence). A thin layer over [`cartkin::estimate::fit_individuals`].
 //!
+//! The data are bound to the model first ([`cartkin::model::bind`]): observations
+//! without DVID routed to its outputs, times converted from `--time-unit` to the
+//! model's `time_unit` (`run.json` field `time_unit`: the unit of every time and
+//! time-dependent parameter in the results), covariates the model uses required.
+//!
 //! In `run.json`, `neg2ll` is the sum of −2LL over the subjects with an estimate, and
 //! with k = (free parameters) × (those subjects) and N their records,
 //! AIC = −2LL + 2k and BIC = −2LL + k·ln N.
@@ -21,10 +26,11 @@ use std::time::Instant;
 
 use serde_json::json;
 
+use super::data_args::DataArgs;
 use super::{CliError, OutArgs};
 
 mod population;
-use cartkin::data::{read_csv_with, Analyte, DvidMap, ReadOptions};
+use cartkin::data::{Analyte, DvidMap};
 use cartkin::estimate::tables::{write_individual, write_parameters, write_predictions};
 use cartkin::estimate::{fit_individuals_observed, summarise, FitOptions, FitSettings, FitStatus};
 use cartkin::model::{Model, Predict};
@@ -83,9 +89,6 @@ pub struct FitArgs {
     /// Threads [default: all cores; 0 also means all cores].
     #[arg(long)]
     pub threads: Option<usize>,
-    /// Analytes of numeric DVID codes, e.g. `1=transgene,2=b_cells`.
-    #[arg(long, value_name = "CODE=ANALYTE,...")]
-    pub dvid_map: Option<String>,
     /// `--method foce`: a full Ω block over these η parameters, e.g. `CL,V`
     /// (repeat for several blocks; adds to the model file's `block` lines).
     #[arg(long = "omega-block", value_name = "P,Q,...")]
@@ -96,6 +99,8 @@ pub struct FitArgs {
     /// `--method foce`: NPDE replicates per subject (0: no NPDE).
     #[arg(long, default_value_t = 1000)]
     pub npde_replicates: usize,
+    #[command(flatten)]
+    pub read: DataArgs,
     #[command(flatten)]
     pub out: OutArgs,
     #[command(flatten)]
@@ -213,14 +218,11 @@ pub fn run(args: FitArgs) -> Result<(), CliError> {
     }
     let checked = settings.clone().check().map_err(|e| input(&e))?;
 
-    let dvid_map = super::dvid_map(args.dvid_map.as_deref())?;
+    let dvid_map = super::dvid_map(args.read.dvid_map.as_deref())?;
     let analytes = select_analytes(&model, &args.analytes, &dvid_map)?;
 
-    let loaded = read_csv_with(&args.data, &ReadOptions { dvid_map }).map_err(|e| input(&e))?;
-    for w in &loaded.warnings {
-        eprintln!("warning: {w}");
-    }
-    let dataset = &loaded.dataset;
+    let bound = args.read.read_for(&args.data, &model)?;
+    let dataset = &bound;
     let options = FitOptions {
         analytes,
         fixed: fixed.clone(),
@@ -279,7 +281,13 @@ pub fn run(args: FitArgs) -> Result<(), CliError> {
     let run = json!({
         "command": "fit",
         "method": "individual",
-        "inputs": { "data": { "path": args.data.display().to_string(), "sha256": data_sha } },
+        "inputs": { "data": {
+            "path": args.data.display().to_string(),
+            "sha256": data_sha,
+            "time_unit": args.read.unit()?.name(),
+            "time_varying": args.read.time_varying,
+        } },
+        "time_unit": model.time_unit().name(),
         "model": {
             "name": model.name(),
             "origin": model.origin(),

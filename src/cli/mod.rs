@@ -2,12 +2,14 @@
 //! calls. Exit codes (docs/outputs.md): 0 success, 1 usage or input error, 2 numerical failure.
 
 mod check;
+mod data_args;
 mod fit;
 mod merge;
 mod models;
 mod nca;
 mod report;
 mod simulate;
+mod simulate_data;
 mod slurm;
 mod trial;
 

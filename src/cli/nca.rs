@@ -6,8 +6,9 @@
 
 use std::path::PathBuf;
 
+use super::data_args::DataArgs;
 use super::{CliError, OutArgs};
-use cartkin::data::{read_csv_with, Analyte, ReadOptions};
+use cartkin::data::Analyte;
 use cartkin::nca::dataset::{kinetic_metric_names, partial_auc_name, BCELL_METRICS};
 use cartkin::nca::{
     analyse_dataset, summarise_rows, AucMethod, BcellSettings, BeyondTlast, BlqRule, BlqRules,
@@ -115,9 +116,8 @@ pub struct NcaArgs {
     /// Later samples that must confirm a recovery.
     #[arg(long, default_value_t = 1)]
     pub recovery_confirmations: usize,
-    /// Analytes of numeric DVID codes, e.g. `1=transgene,2=b_cells`.
-    #[arg(long, value_name = "CODE=ANALYTE,...")]
-    pub dvid_map: Option<String>,
+    #[command(flatten)]
+    pub read: DataArgs,
     #[command(flatten)]
     pub out: OutArgs,
     #[command(flatten)]
@@ -185,11 +185,9 @@ pub fn run(args: NcaArgs) -> Result<(), CliError> {
     }
     .check()
     .map_err(input)?;
-    let dvid_map = super::dvid_map(args.dvid_map.as_deref())?;
+    let dvid_map = super::dvid_map(args.read.dvid_map.as_deref())?;
     let requested = super::analyte_names(&args.analyte, &dvid_map)?;
-
-    let loaded = read_csv_with(&args.data, &ReadOptions { dvid_map })
-        .map_err(|e| CliError::Input(e.to_string()))?;
+    let loaded = args.read.read(&args.data)?;
     for w in &loaded.warnings {
         eprintln!("warning: {w}");
     }

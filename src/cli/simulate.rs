@@ -11,6 +11,7 @@ use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
+use super::data_args::DataArgs;
 use super::{CliError, OutArgs};
 use cartkin::cluster::ShardSpec;
 use cartkin::model::Model;
@@ -41,8 +42,8 @@ pub struct SimulateArgs {
     #[arg(
         long,
         value_delimiter = ',',
-        required_unless_present = "scenario",
-        conflicts_with = "scenario",
+        required_unless_present_any = ["scenario", "data"],
+        conflicts_with_all = ["scenario", "data"],
         value_name = "D1,D2,..."
     )]
     pub dose: Vec<f64>,
@@ -134,13 +135,23 @@ pub struct SimulateArgs {
     /// A trial scenario (TOML, see data/trials/).
     #[arg(long, value_name = "FILE.toml")]
     pub scenario: Option<PathBuf>,
+    /// Simulate at the records of a dataset (its doses, infusions, ADDL, covariates,
+    /// observation times and analytes) → records.csv; see `cartkin::simulate::records`.
+    #[arg(
+        long,
+        value_name = "DATA.csv",
+        conflicts_with_all = ["scenario", "days", "schedule", "times", "per_kg", "covariates", "shard", "analyte", "lloq"]
+    )]
+    pub data: Option<PathBuf>,
+    #[command(flatten)]
+    pub read: DataArgs,
     #[command(flatten)]
     pub out: OutArgs,
     #[command(flatten)]
     pub plots: super::report::PlotArgs,
 }
 
-fn input(e: impl std::fmt::Display) -> CliError {
+pub(super) fn input(e: impl std::fmt::Display) -> CliError {
     CliError::Input(e.to_string())
 }
 
@@ -181,7 +192,7 @@ fn read_schedule(path: &Path) -> Result<Vec<f64>, CliError> {
 
 /// The model a fit directory's run.json names, checked against the hash recorded there
 /// (the model file must not have changed since the fit).
-fn fitted_model(dir: &Path) -> Result<Model, CliError> {
+pub(super) fn fitted_model(dir: &Path) -> Result<Model, CliError> {
     let path = dir.join("run.json");
     let text = std::fs::read_to_string(&path)
         .map_err(|e| input(format!("--fit: cannot read {}: {e}", path.display())))?;
@@ -251,7 +262,7 @@ fn fitted_model(dir: &Path) -> Result<Model, CliError> {
 }
 
 /// Read a covariance matrix file (see `--omega`).
-fn read_omega(path: &Path) -> Result<Omega, CliError> {
+pub(super) fn read_omega(path: &Path) -> Result<Omega, CliError> {
     let text = std::fs::read_to_string(path)
         .map_err(|e| input(format!("--omega {}: cannot read: {e}", path.display())))?;
     let at = |line: usize, m: String| input(format!("{}:{line}: {m}", path.display()));
@@ -314,7 +325,7 @@ fn read_omega(path: &Path) -> Result<Omega, CliError> {
     })
 }
 
-fn name_value(flag: &str, spec: &str) -> Result<(String, f64), CliError> {
+pub(super) fn name_value(flag: &str, spec: &str) -> Result<(String, f64), CliError> {
     let bad = || {
         input(format!(
             "{flag} '{spec}': expected NAME=VALUE with a number"
@@ -452,6 +463,9 @@ fn run_size(design: &ValidDesign) -> RunSize {
 
 /// Run `cartkin simulate`.
 pub fn run(a: SimulateArgs) -> Result<(), CliError> {
+    if a.data.is_some() {
+        return super::simulate_data::run(&a);
+    }
     if a.slurm.slurm.is_some() {
         if a.shard.is_some() {
             return Err(input(

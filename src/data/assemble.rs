@@ -2,7 +2,8 @@
 //!
 //! - Subjects in order of first appearance; rows of one subject need not be contiguous
 //!   (a warning says when they are not, since NONMEM would read two individuals).
-//! - Doses: the subject's dose records; else one dose at time 0 of the subject's `DOSE`
+//! - Doses: the subject's dose records, each `ADDL` expanded into its additional doses
+//!   and each reset (EVID 3, 4) as a [`Dose::reset`] marker in line order; else one dose at time 0 of the subject's `DOSE`
 //!   covariate (total cells); else `DOSE_PER_KG` × `WT` (WT at time 0). `DOSE` and `WT`
 //!   stay covariates.
 //! - Refused: a file without data rows; two observations with the same
@@ -16,13 +17,18 @@ use std::path::Path;
 
 use super::columns::Role;
 use super::covariates::{column_kinds, subject_covariates};
+use super::dvid::ReadOptions;
 use super::issue::{DataError, Issue};
 use super::records::{RawTable, Row, RowKind, SkipReason, SkippedRecord};
 use super::types::{Dataset, Dose, Observation, Subject};
 use super::Loaded;
 
 /// Build the dataset from the rows of a file; refuse it if any error was found.
-pub(crate) fn assemble(file: &Path, table: RawTable) -> Result<Loaded, DataError> {
+pub(crate) fn assemble(
+    file: &Path,
+    table: RawTable,
+    options: &ReadOptions,
+) -> Result<Loaded, DataError> {
     let RawTable {
         columns,
         rows,
@@ -72,7 +78,14 @@ pub(crate) fn assemble(file: &Path, table: RawTable) -> Result<Loaded, DataError
     let mut skipped = Vec::new();
     for id in &order {
         let group = groups.get(id.as_str()).map(Vec::as_slice).unwrap_or(&[]);
-        let covariates = subject_covariates(file, &headers, &kinds, group, &mut issues);
+        let covariates = subject_covariates(
+            file,
+            &headers,
+            &kinds,
+            group,
+            options.covariates,
+            &mut issues,
+        );
         let mut observations = Vec::new();
         let mut doses = Vec::new();
         for row in group {
@@ -94,13 +107,24 @@ pub(crate) fn assemble(file: &Path, table: RawTable) -> Result<Loaded, DataError
                     amount,
                     target,
                     duration,
-                } => doses.push(Dose {
-                    time: row.time,
-                    amount: *amount,
-                    target: target.clone(),
-                    duration: *duration,
-                    line: row.line,
-                }),
+                    addl,
+                    ii,
+                    reset,
+                } => {
+                    if *reset {
+                        doses.push(Dose::reset(row.time, row.line));
+                    }
+                    for k in 0..=*addl {
+                        doses.push(Dose {
+                            time: row.time + f64::from(k) * ii,
+                            amount: *amount,
+                            target: target.clone(),
+                            duration: *duration,
+                            line: row.line,
+                        });
+                    }
+                }
+                RowKind::Reset => doses.push(Dose::reset(row.time, row.line)),
                 RowKind::Skipped(reason) => skipped.push(SkippedRecord {
                     line: row.line,
                     id: id.clone(),
@@ -109,8 +133,9 @@ pub(crate) fn assemble(file: &Path, table: RawTable) -> Result<Loaded, DataError
             }
         }
         let first_line = group.first().map_or(0, |r| r.line);
-        if doses.is_empty() {
-            doses = derived_dose(file, id, first_line, &covariates, &mut issues);
+        if doses.iter().all(Dose::is_reset) {
+            let derived = derived_dose(file, id, first_line, &covariates, &mut issues);
+            doses.splice(0..0, derived);
         } else if let Some(level) = covariates.numeric("DOSE", 0.0) {
             let total: f64 = doses.iter().map(|d| d.amount).sum();
             if (level - total).abs() > 1e-9 * level.abs().max(total.abs()) {
@@ -155,7 +180,7 @@ pub(crate) fn assemble(file: &Path, table: RawTable) -> Result<Loaded, DataError
                 "at least one observation for each subject (this subject has only dose or other records)",
             ));
         }
-        if doses.is_empty() && !failed_ids.contains(id.as_str()) {
+        if doses.iter().all(Dose::is_reset) && !failed_ids.contains(id.as_str()) {
             issues.push(Issue::warning(
                 file,
                 first_line,

@@ -1,14 +1,15 @@
 //! Column names of the long CSV format (docs/data-format.md) and their resolution.
 //!
-//! Names are case-insensitive. Each role accepts its NONMEM/Monolix name and friendly
-//! aliases:
+//! Names are case-insensitive, so R-style headers (`Subject`, `Time`, `conc`, `Wt`,
+//! `Dose`) are read as they are. Each role accepts its NONMEM/Monolix name and friendly
+//! aliases; ID, TIME and DV are required, every other column is optional:
 //!
 //! | role | accepted names |
 //! |---|---|
 //! | ID | `ID`, `SUBJECT`, `USUBJID` |
 //! | TIME | `TIME`, `DAY`, `TIME_DAYS` |
 //! | DV | `DV`, `VALUE`, `CONC` |
-//! | DVID | `DVID`, `ANALYTE`, `YTYPE`, `CMT_NAME` |
+//! | DVID | `DVID`, `ANALYTE`, `YTYPE`, `CMT_NAME` (optional: without it, observations are routed to a model's outputs by `CMT`, see [`super::Analyte::unlabelled`]) |
 //! | CENS | `CENS`, `BLQ`, `BQL` |
 //! | LLOQ | `LLOQ`, `LIMIT`, `LOQ` |
 //! | EVID | `EVID` |
@@ -17,7 +18,8 @@
 //! | CMT | `CMT` |
 //! | RATE | `RATE` |
 //! | DUR | `DUR` |
-//! | ADDL, II, SS | NONMEM repeated / steady-state dosing: accepted only when 0 or empty |
+//! | ADDL, II | NONMEM additional doses: ADDL more doses every II after the record's |
+//! | SS | NONMEM steady state: accepted only when 0 or empty |
 //!
 //! Every other column is a covariate, named by its upper-case header.
 
@@ -52,9 +54,9 @@ pub enum Role {
     Rate,
     /// Infusion duration.
     Dur,
-    /// NONMEM additional doses (unsupported unless 0).
+    /// NONMEM additional doses.
     Addl,
-    /// NONMEM interdose interval (unsupported unless 0).
+    /// NONMEM interdose interval of the additional doses.
     Ii,
     /// NONMEM steady-state flag (unsupported unless 0).
     Ss,
@@ -84,7 +86,7 @@ pub const ROLE_NAMES: &[(Role, &str, &[&str])] = &[
 ];
 
 /// Roles a file must have.
-pub const REQUIRED: &[Role] = &[Role::Id, Role::Time, Role::Dv, Role::Dvid];
+pub const REQUIRED: &[Role] = &[Role::Id, Role::Time, Role::Dv];
 
 impl Role {
     /// The canonical (NONMEM) name of the role.
@@ -276,10 +278,10 @@ mod tests {
             &strings(&["ID", "id", "value", "DV", "WT"]),
         )
         .unwrap_err();
-        // duplicate "id", DV twice (value + DV), TIME missing, DVID missing
-        assert_eq!(issues.len(), 4, "{issues:?}");
+        // duplicate "id", DV twice (value + DV), TIME missing (DVID is optional)
+        assert_eq!(issues.len(), 3, "{issues:?}");
         assert!(issues.iter().all(|i| i.line == 1));
         assert!(issues.iter().any(|i| i.column == "TIME"));
-        assert!(issues.iter().any(|i| i.column == "DVID"));
+        assert!(!issues.iter().any(|i| i.column == "DVID"));
     }
 }

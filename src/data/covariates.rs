@@ -6,11 +6,17 @@
 //! - Within a subject, a numeric covariate whose value changes is time-varying: steps
 //!   (t_k, x_k) read as last observation carried forward,
 //!   x(t) = x_k for t_k <= t < t_{k+1} (NONMEM's convention for covariates on records).
-//!   Two different values at the same time are refused.
+//!   Two different values at the same time are refused. With
+//!   [`CovariateRule::Nocb`] (next observation carried backward, NONMEM's convention)
+//!   a record's value holds back to the previous record instead:
+//!   x(t) = x_{k+1} for t_k < t <= t_{k+1} (x_0 up to t_0; the last value after it);
+//!   the steps are stored with the LOCF lookup, a change at the next representable time
+//!   after t_k, so [`Covariates::numeric`] answers both rules exactly.
 //! - A categorical covariate must be constant within a subject.
 
 use std::path::Path;
 
+use super::dvid::CovariateRule;
 use super::issue::Issue;
 use super::records::Row;
 use super::types::{CovariateValue, Covariates};
@@ -31,6 +37,35 @@ pub const NUMERIC_COVARIATES: &[(&str, bool)] = &[
 pub(crate) enum ColumnKind {
     Numeric,
     Categorical,
+}
+
+/// The steps of next observation carried backward from records (t_k, x_k, line) sorted
+/// by time (one value per time): x_0 from t_0, then x_{k+1} from just after t_k.
+fn nocb_steps(records: &[(f64, f64, usize)]) -> Vec<(f64, CovariateValue)> {
+    let mut steps: Vec<(f64, CovariateValue)> = Vec::new();
+    let mut previous: Option<(f64, f64)> = None;
+    for &(t, x, _) in records {
+        let start = match previous {
+            None => t,
+            Some((_, px)) if px == x => {
+                previous = Some((t, x));
+                continue;
+            }
+            Some((pt, _)) => next_up(pt),
+        };
+        steps.push((start, CovariateValue::Numeric(x)));
+        previous = Some((t, x));
+    }
+    steps
+}
+
+/// The next representable f64 above a finite x.
+fn next_up(x: f64) -> f64 {
+    if x == 0.0 {
+        return f64::from_bits(1);
+    }
+    let b = x.to_bits();
+    f64::from_bits(if x > 0.0 { b + 1 } else { b - 1 })
 }
 
 /// Decide the type of each covariate column, reporting values that break a column's
@@ -119,6 +154,7 @@ pub(crate) fn subject_covariates(
     headers: &[(String, String)],
     kinds: &[ColumnKind],
     rows: &[&Row],
+    rule: CovariateRule,
     issues: &mut Vec<Issue>,
 ) -> Covariates {
     let mut sorted: Vec<&Row> = rows.to_vec();
@@ -197,6 +233,9 @@ pub(crate) fn subject_covariates(
                     last = Some((t, x, line));
                 }
                 if !conflict {
+                    if rule == CovariateRule::Nocb {
+                        steps = nocb_steps(&numbers);
+                    }
                     out.varying.insert(name.clone(), steps);
                 }
             }

@@ -73,17 +73,46 @@ impl DvidMap {
     }
 }
 
+/// How a time-varying covariate's records are read between record times.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum CovariateRule {
+    /// Last observation carried forward: a record's value holds from its time until the
+    /// next record's time.
+    #[default]
+    Locf,
+    /// Next observation carried backward (NONMEM's default for covariates on records):
+    /// a record's value holds from the previous record's time up to its own.
+    Nocb,
+}
+
+impl CovariateRule {
+    /// Parse `locf` or `nocb` (case-insensitive).
+    pub fn parse(text: &str) -> Result<CovariateRule, String> {
+        match text.trim().to_ascii_lowercase().as_str() {
+            "locf" => Ok(CovariateRule::Locf),
+            "nocb" => Ok(CovariateRule::Nocb),
+            other => Err(format!(
+                "'{other}': expected locf (last observation carried forward) or nocb (next observation carried backward)"
+            )),
+        }
+    }
+}
+
 /// Options of the reader.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ReadOptions {
-    /// Translation of numeric `DVID` codes.
+    /// Translation of numeric `DVID` codes (and of `CMT` codes on observation records of
+    /// a file without `DVID`).
     pub dvid_map: DvidMap,
+    /// How time-varying covariates hold between records.
+    pub covariates: CovariateRule,
 }
 
 impl Default for ReadOptions {
     fn default() -> Self {
         ReadOptions {
             dvid_map: DvidMap::Default,
+            covariates: CovariateRule::Locf,
         }
     }
 }

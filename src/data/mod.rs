@@ -14,6 +14,11 @@
 //! Reading never drops a record silently: a file with any error is refused with every
 //! problem listed ([`DataError::Invalid`]); records that are neither observations nor
 //! doses (EVID 2, MDV 1) are kept in [`Loaded::skipped`] with the reason.
+//!
+//! NONMEM datasets are read unchanged: `DVID` is optional, `EVID` 0–4, `MDV`, `CMT`,
+//! `RATE`/`DUR` (zero-order infusions), `ADDL`/`II` (expanded into doses), R-style
+//! names. Times are in the data's unit; [`crate::model::bind`] routes observations to a
+//! model's outputs, converts times to the model's unit and checks covariates.
 
 mod assemble;
 mod columns;
@@ -25,6 +30,7 @@ mod observation;
 mod reader;
 mod records;
 mod summary;
+mod time_unit;
 mod types;
 mod writer;
 
@@ -33,12 +39,14 @@ use std::path::Path;
 
 pub use columns::{Role, ROLE_NAMES};
 pub use covariates::NUMERIC_COVARIATES;
-pub use dvid::{DvidMap, ReadOptions};
+pub use dvid::{CovariateRule, DvidMap, ReadOptions};
 pub use issue::{DataError, Issue, Severity};
 pub use records::{SkipReason, SkippedRecord};
 pub use summary::{AnalyteSummary, CovariateSummary, DoseLevel, Summary};
+pub use time_unit::TimeUnit;
 pub use types::{
-    Analyte, CovariateValue, Covariates, Dataset, Dose, Observation, Subject, STANDARD_ANALYTES,
+    Analyte, CovariateValue, Covariates, Dataset, Dose, Observation, Subject, RESET_TARGET,
+    STANDARD_ANALYTES, UNLABELLED,
 };
 pub use writer::write_csv;
 
@@ -76,5 +84,5 @@ pub fn read_csv_from<R: Read>(
     options: &ReadOptions,
 ) -> Result<Loaded, DataError> {
     let table = reader::read_table(source, name, options)?;
-    assemble::assemble(name, table)
+    assemble::assemble(name, table, options)
 }

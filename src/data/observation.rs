@@ -20,6 +20,7 @@ impl RowReader<'_> {
         let dvid_col = self.columns.name(Role::Dvid).to_string();
         let dv_col = self.columns.name(Role::Dv).to_string();
         let analyte = match self.field(f, Role::Dvid) {
+            None if self.columns.index(Role::Dvid).is_none() => self.unlabelled(f),
             None => {
                 self.error(
                     line,
@@ -142,6 +143,47 @@ impl RowReader<'_> {
             censored,
             lloq,
         })
+    }
+
+    /// The analyte of an observation in a file without `DVID`: through an explicit
+    /// mapping of its `CMT` code, else [`Analyte::unlabelled`] (`dv` or `cmtN`).
+    fn unlabelled(&mut self, f: &Fields<'_>) -> Option<Analyte> {
+        let Some(text) = self.field(f, Role::Cmt) else {
+            return Some(Analyte::unlabelled(None));
+        };
+        let code = parse_number(text)
+            .ok()
+            .filter(|x| x.fract() == 0.0 && x.abs() < 1e15)
+            .map(|x| x as i64);
+        let Some(code) = code else {
+            let column = self.columns.name(Role::Cmt).to_string();
+            self.error(
+                f.line,
+                &column,
+                Some(text),
+                "a whole compartment number on an observation record (the file has no DVID column, so CMT says which output it is)",
+            );
+            return None;
+        };
+        match &self.options.dvid_map {
+            DvidMap::Explicit(map) => match map.get(&code) {
+                Some(a) => Some(a.clone()),
+                None => {
+                    let column = self.columns.name(Role::Cmt).to_string();
+                    self.error(
+                        f.line,
+                        &column,
+                        Some(text),
+                        format!(
+                            "a compartment of the mapping {} (the file has no DVID column, so --dvid-map maps CMT codes)",
+                            self.options.dvid_map.describe()
+                        ),
+                    );
+                    None
+                }
+            },
+            DvidMap::Default => Some(Analyte::unlabelled(Some(code))),
+        }
     }
 
     fn analyte(&mut self, line: usize, text: &str) -> Option<Analyte> {

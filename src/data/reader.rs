@@ -1,16 +1,24 @@
 //! Reading the long CSV format (docs/data-format.md) into records, one per data row.
 //!
-//! Each row becomes an observation, a dose, or a record set aside (counted and
+//! Each row becomes an observation, a dose, a reset, or a record set aside (counted and
 //! explained). The rules, in NONMEM's terms:
 //!
 //! - `EVID` 0 → observation, unless `MDV` = 1 (set aside: no value to fit);
 //!   `EVID` 1 → dose, `AMT` > 0 required; `EVID` 2 → other event (set aside; its
-//!   covariate values are used); `EVID` 3/4 (resets) are refused.
+//!   covariate values are used, e.g. a covariate change); `EVID` 3 → reset (states back
+//!   to their initial values, infusions stopped); `EVID` 4 → reset, then dose.
 //! - Without `EVID`: `AMT` > 0 → dose (refused if the row also has a `DV`, which would be
 //!   ambiguous); else `MDV` = 1 → set aside; else observation.
-//! - A dose lasts `DUR` days, or `AMT`/`RATE` days when `RATE` > 0; `CMT` names its target.
-//! - Observations (analyte, value, censoring): see `observation.rs`.
-//! - `DVID` is an analyte name, or a numeric code translated by a [`DvidMap`].
+//! - A dose lasts `DUR` time units, or `AMT`/`RATE` when `RATE` > 0 (zero-order
+//!   infusion); `CMT` names its target. `ADDL` = n with `II` = τ > 0 adds n doses at
+//!   TIME + τ, ..., TIME + nτ, each like the record's. `SS` must be 0 or empty.
+//! - Observations (analyte, value, censoring): see `observation.rs`. `DVID` is an
+//!   analyte name, or a numeric code translated by a [`DvidMap`]; without a `DVID`
+//!   column the analyte is [`Analyte::unlabelled`] (from `CMT`, or through an explicit
+//!   [`DvidMap`] of `CMT` codes).
+//!
+//! Times are in the data's time unit (days unless the caller says hours); conversion
+//! to a model's unit happens when the dataset is bound to a model.
 //!
 //! Problems are collected, not raised one at a time: the caller sees every one.
 
@@ -319,22 +327,25 @@ impl RowReader<'_> {
             let column = self.columns.name(Role::Id).to_string();
             self.error(line, &column, v.as_deref(), "a subject identifier");
         }
-        let time = self.number(f, Role::Time, "a number (days since infusion)", false);
+        let time = self.number(f, Role::Time, "a number (time since the reference)", false);
         if let Ok(None) = time {
             let column = self.columns.name(Role::Time).to_string();
-            self.error(line, &column, Some(""), "a number (days since infusion)");
+            self.error(
+                line,
+                &column,
+                Some(""),
+                "a number (time since the reference)",
+            );
         }
-        for role in [Role::Addl, Role::Ii, Role::Ss] {
-            if let Ok(Some(x)) = self.number(f, role, "a number", false) {
-                if x != 0.0 {
-                    let column = self.columns.name(role).to_string();
-                    self.error(
-                        line,
-                        &column,
-                        self.field(f, role),
-                        "0 or empty (repeated and steady-state dosing are not supported: write one EVID=1 row per dose)",
-                    );
-                }
+        if let Ok(Some(x)) = self.number(f, Role::Ss, "a number", false) {
+            if x != 0.0 {
+                let column = self.columns.name(Role::Ss).to_string();
+                self.error(
+                    line,
+                    &column,
+                    self.field(f, Role::Ss),
+                    "0 or empty (steady-state dosing is not supported: write the doses before it, e.g. with ADDL and II)",
+                );
             }
         }
         let evid = self.evid(f);
@@ -357,8 +368,10 @@ impl RowReader<'_> {
         let dv_present = self.field(f, Role::Dv).is_some();
         let amt_positive = amt.is_some_and(|a| a > 0.0);
         let kind = match evid {
-            Some(1) => self.dose(f, amt)?,
+            Some(1) => self.dose(f, amt, false)?,
+            Some(4) => self.dose(f, amt, true)?,
             Some(2) => RowKind::Skipped(SkipReason::OtherEvent),
+            Some(3) => RowKind::Reset,
             Some(_) => {
                 if amt_positive {
                     let column = self.columns.name(Role::Amt).to_string();
@@ -387,7 +400,7 @@ impl RowReader<'_> {
                     );
                     return None;
                 }
-                self.dose(f, amt)?
+                self.dose(f, amt, false)?
             }
             None if mdv == Some(true) => RowKind::Skipped(SkipReason::MissingDv),
             None => self.observation(f)?,
@@ -407,10 +420,10 @@ impl RowReader<'_> {
     /// EVID: Ok(None) when absent or missing.
     fn evid(&mut self, f: &Fields<'_>) -> Result<Option<i64>, ()> {
         const EXPECTED: &str =
-            "0 (observation), 1 (dose) or 2 (other event); resets (3, 4) are not supported";
+            "0 (observation), 1 (dose), 2 (other event), 3 (reset) or 4 (reset and dose)";
         match self.number(f, Role::Evid, EXPECTED, false)? {
             None => Ok(None),
-            Some(x) if x == 0.0 || x == 1.0 || x == 2.0 => Ok(Some(x as i64)),
+            Some(x) if x.fract() == 0.0 && (0.0..=4.0).contains(&x) => Ok(Some(x as i64)),
             Some(_) => {
                 let column = self.columns.name(Role::Evid).to_string();
                 self.error(f.line, &column, self.field(f, Role::Evid), EXPECTED);
@@ -419,7 +432,7 @@ impl RowReader<'_> {
         }
     }
 
-    fn dose(&mut self, f: &Fields<'_>, amt: Option<f64>) -> Option<RowKind> {
+    fn dose(&mut self, f: &Fields<'_>, amt: Option<f64>, reset: bool) -> Option<RowKind> {
         let line = f.line;
         let amount = match amt {
             Some(a) if a > 0.0 => a,
@@ -436,15 +449,18 @@ impl RowReader<'_> {
             }
         };
         let target = self.field(f, Role::Cmt).map(str::to_string);
-        let dur = self.number(f, Role::Dur, "a duration in days", true).ok()?;
+        let dur = self
+            .number(f, Role::Dur, "a duration (in the data's time unit)", true)
+            .ok()?;
         let rate = self
             .number(
                 f,
                 Role::Rate,
-                "an infusion rate (amount per day; modelled rates -1/-2 are not supported)",
+                "an infusion rate (amount per time unit; modelled rates -1/-2 are not supported)",
                 true,
             )
             .ok()?;
+        let (addl, ii) = self.additional_doses(f)?;
         let duration = match (dur.filter(|d| *d > 0.0), rate.filter(|r| *r > 0.0)) {
             (Some(_), Some(_)) => {
                 let column = self.columns.name(Role::Rate).to_string();
@@ -464,6 +480,47 @@ impl RowReader<'_> {
             amount,
             target,
             duration,
+            addl,
+            ii,
+            reset,
         })
+    }
+
+    /// `ADDL` (a whole number of additional doses) and `II` (their interval, > 0 when
+    /// ADDL > 0); (0, 0) when absent.
+    fn additional_doses(&mut self, f: &Fields<'_>) -> Option<(u32, f64)> {
+        const ADDL: &str = "a whole number of additional doses (0, 1, 2, ...)";
+        let addl = self.number(f, Role::Addl, ADDL, true).ok()?.unwrap_or(0.0);
+        if addl.fract() != 0.0 || addl > f64::from(u16::MAX) {
+            let column = self.columns.name(Role::Addl).to_string();
+            self.error(
+                f.line,
+                &column,
+                self.field(f, Role::Addl),
+                format!("{ADDL}, at most {}", u16::MAX),
+            );
+            return None;
+        }
+        let ii = self
+            .number(
+                f,
+                Role::Ii,
+                "an interdose interval (in the data's time unit)",
+                true,
+            )
+            .ok()?
+            .unwrap_or(0.0);
+        if addl > 0.0 && ii <= 0.0 {
+            let column = self.columns.name(Role::Ii).to_string();
+            let value = self.field(f, Role::Ii).unwrap_or("").to_string();
+            self.error(
+                f.line,
+                &column,
+                Some(&value),
+                format!("a positive interdose interval on a record with ADDL = {addl}"),
+            );
+            return None;
+        }
+        Some((addl as u32, ii))
     }
 }

@@ -53,7 +53,14 @@ pub(crate) enum RowKind {
         amount: f64,
         target: Option<String>,
         duration: Option<f64>,
+        /// Additional doses (ADDL) and their interval (II): `addl` more doses, every `ii`.
+        addl: u32,
+        ii: f64,
+        /// EVID 4: the system is reset before this dose.
+        reset: bool,
     },
+    /// EVID 3: the system is reset (states to their initial values, infusions stopped).
+    Reset,
     Skipped(SkipReason),
 }
 

@@ -47,7 +47,36 @@ impl Analyte {
     pub fn is_standard(&self) -> bool {
         self.unit().is_some()
     }
+
+    /// The analyte of an observation record in a file without `DVID`: `dv`, or `cmtN`
+    /// when the record has compartment `CMT` = N. A model routes these to its outputs
+    /// (one output takes them all; else `output NAME ... cmt N`).
+    pub fn unlabelled(cmt: Option<i64>) -> Self {
+        match cmt {
+            Some(n) => Analyte(format!("cmt{n}")),
+            None => Analyte(UNLABELLED.to_string()),
+        }
+    }
+
+    /// For an analyte made by [`Analyte::unlabelled`]: `Some(cmt)` (`Some(None)` for `dv`).
+    pub fn unlabelled_cmt(&self) -> Option<Option<i64>> {
+        if self.0 == UNLABELLED {
+            return Some(None);
+        }
+        self.0
+            .strip_prefix("cmt")
+            .and_then(|n| n.parse::<i64>().ok())
+            .map(Some)
+    }
 }
+
+/// The analyte name of observations without `DVID` or `CMT`.
+pub const UNLABELLED: &str = "dv";
+
+/// The target of the marker [`Dose`] that stands for a reset (NONMEM `EVID` 3, and the
+/// reset of `EVID` 4 before its dose): states go back to their initial values and
+/// running infusions stop. Its amount is 0, so dose totals ignore it.
+pub const RESET_TARGET: &str = "(reset)";
 
 impl fmt::Display for Analyte {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -85,6 +114,24 @@ pub struct Dose {
     pub duration: Option<f64>,
     /// Line in the source file (0 when derived from a DOSE covariate).
     pub line: usize,
+}
+
+impl Dose {
+    /// The marker of a reset at `time` (see [`RESET_TARGET`]).
+    pub fn reset(time: f64, line: usize) -> Dose {
+        Dose {
+            time,
+            amount: 0.0,
+            target: Some(RESET_TARGET.to_string()),
+            duration: None,
+            line,
+        }
+    }
+
+    /// Whether this is the marker of a reset rather than an administration.
+    pub fn is_reset(&self) -> bool {
+        self.target.as_deref() == Some(RESET_TARGET)
+    }
 }
 
 /// The value of one covariate.

@@ -147,6 +147,8 @@ pub(crate) enum Stmt {
     Dose {
         state: Name,
         scale: Option<Expr>,
+        /// The data compartment number (`CMT`) this state receives doses of.
+        cmt: Option<(f64, Pos)>,
     },
     Stop(Expr),
     Output {
@@ -154,6 +156,8 @@ pub(crate) enum Stmt {
         expr: Expr,
         unit: String,
         lloq: Option<f64>,
+        /// The data compartment number (`CMT`) of this output's observations.
+        cmt: Option<(f64, Pos)>,
     },
     Error {
         analyte: Name,
@@ -167,6 +171,8 @@ pub(crate) enum Stmt {
     },
     /// `block P Q ...`: a full covariance block of Ω over these parameters' η.
     Block(Vec<Name>),
+    /// `time_unit hours|days`.
+    TimeUnit(Name),
 }
 
 /// A statement with the position of its keyword.

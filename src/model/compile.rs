@@ -1,7 +1,7 @@
 //! Lowering of a checked model into programs over one slot array.
 //!
 //! Slot layout: `0` = t, `1` = t as seen by comparisons (clamped into the open segment
-//! during a solve, see `model.rs`), then the parameters, covariates and states, then
+//! during a solve, see `model.rs`), `2` = `tad`, `3` = `last_dose`, then the parameters, covariates and states, then
 //! literals and every intermediate result. Four kinds of program:
 //! - `individual`: run once per prediction, after the parameters and covariates are
 //!   written: all lets and sub-expressions that depend on nothing else (hoisted out of
@@ -29,6 +29,10 @@ use super::vm::{pair_up, resolve_jumps, Block, Program, Slot};
 pub(crate) const T_SLOT: usize = 0;
 /// Slot of `t` as seen by comparisons.
 pub(crate) const TC_SLOT: usize = 1;
+/// Slot of `tad`, the time after the most recent dose.
+pub(crate) const TAD_SLOT: usize = 2;
+/// Slot of `last_dose`, the amount of the most recent dose.
+pub(crate) const LAST_DOSE_SLOT: usize = 3;
 
 /// A value of a lowered expression, with its level.
 enum Low {
@@ -60,7 +64,7 @@ impl<'a> Gen<'a> {
     pub fn new(decls: &'a Decls) -> Gen<'a> {
         let mut g = Gen {
             decls,
-            next: 2,
+            next: 4,
             template: Vec::new(),
             literals: HashMap::new(),
             individual: Block::default(),
@@ -215,14 +219,11 @@ impl<'a> Gen<'a> {
         match &e.kind {
             ExprKind::Num(x) => Low::Const(*x),
             ExprKind::Name(n) => {
-                let sym = self
-                    .decls
-                    .symbols
-                    .get(n.as_str())
-                    .map(|s| s.0)
-                    .unwrap_or(Sym::T);
+                let sym = self.decls.lookup(n, e.pos).unwrap_or(Sym::T);
                 match sym {
                     Sym::T => Low::Dyn(Node::Leaf(if in_cond { TC_SLOT } else { T_SLOT } as Slot)),
+                    Sym::Tad => Low::Dyn(Node::Leaf(TAD_SLOT as Slot)),
+                    Sym::LastDose => Low::Dyn(Node::Leaf(LAST_DOSE_SLOT as Slot)),
                     Sym::Param(i) => Low::Ind(Node::Leaf(self.param_slots[i])),
                     Sym::Cov(i) => Low::Ind(Node::Leaf(self.cov_slots[i])),
                     Sym::State(i) => Low::Dyn(Node::Leaf(self.state_slots[i])),
@@ -355,6 +356,8 @@ pub(crate) struct Code {
     pub stop_slots: Vec<Slot>,
     /// Dose lines: target state and the slot of its scale; the first is the default.
     pub doses: Vec<(usize, Slot)>,
+    /// Data compartments (`dose STATE cmt N`): N and the state it doses.
+    pub dose_cmts: Vec<(i64, usize)>,
     pub names: Vec<(Slot, String)>,
     /// A slot holding 1 (the scale of a dose into a state without a `dose` line).
     pub unit_slot: Slot,

@@ -26,12 +26,13 @@ pub(crate) const STATEMENTS: &[&str] = &[
     "error",
     "solver",
     "block",
+    "time_unit",
 ];
 
 /// Keywords that qualify a statement (and may start a continuation line).
 pub(crate) const OPTIONS: &[&str] = &[
     "unit", "bounds", "log", "logit", "identity", "iiv", "fixed", "residual", "lloq", "scale",
-    "rtol", "atol",
+    "rtol", "atol", "cmt",
 ];
 
 /// What a token is.

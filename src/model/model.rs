@@ -17,7 +17,7 @@ use super::resolve::{Decls, Sym};
 use super::spec::{ErrorModel, Output, Parameter, Role, Transform};
 use super::vm::Slot;
 use super::workspace::Workspace;
-use crate::data::Analyte;
+use crate::data::{Analyte, TimeUnit};
 use crate::solve::{Method, SolveStats, SolverOptions};
 
 /// A compiled model: parameters, outputs, and the programs that predict them.
@@ -39,6 +39,13 @@ pub struct Model {
     pub(crate) pool: Mutex<Vec<Workspace>>,
     /// The solver's work counters summed over every ODE prediction of this value.
     pub(crate) solver_totals: Mutex<SolveStats>,
+    /// The unit of `t` (the `time_unit` statement, default days).
+    pub(crate) time_unit: TimeUnit,
+    /// The data compartment (`cmt N`) of each output, in output order.
+    pub(crate) output_cmts: Vec<Option<i64>>,
+    /// Each declared covariate with the model line that first uses it (`None` when no
+    /// expression uses it).
+    pub(crate) covariate_uses: Vec<(String, Option<usize>)>,
 }
 
 impl Clone for Model {
@@ -57,6 +64,9 @@ impl Clone for Model {
             omega_blocks: self.omega_blocks.clone(),
             pool: Mutex::new(Vec::new()),
             solver_totals: Mutex::new(SolveStats::default()),
+            time_unit: self.time_unit,
+            output_cmts: self.output_cmts.clone(),
+            covariate_uses: self.covariate_uses.clone(),
         }
     }
 }
@@ -159,6 +169,23 @@ impl Model {
         self.pool = Mutex::new(Vec::new());
     }
 
+    /// The unit of time of the model's `t`, parameters and outputs (`time_unit`).
+    pub fn time_unit(&self) -> TimeUnit {
+        self.time_unit
+    }
+
+    /// The data compartment number (`output NAME ... cmt N`) of each output, in output
+    /// order; `None` when the output does not declare one.
+    pub fn output_cmts(&self) -> &[Option<i64>] {
+        &self.output_cmts
+    }
+
+    /// The declared covariates, each with the model-file line that first uses it
+    /// (`None` when no expression uses it).
+    pub fn covariate_uses(&self) -> &[(String, Option<usize>)] {
+        &self.covariate_uses
+    }
+
     /// Typical values of all parameters, in parameter order.
     pub fn typical(&self) -> Vec<f64> {
         self.parameters.iter().map(|p| p.typical).collect()
@@ -184,6 +211,8 @@ fn build(source: &str) -> Result<Model, Located> {
     };
     let mut solver_seen = false;
     let mut doses: Vec<(usize, Slot, Pos)> = Vec::new();
+    let mut dose_cmts: Vec<(i64, usize)> = Vec::new();
+    let mut time_unit: Option<TimeUnit> = None;
     let mut stops = Vec::new();
     let mut outputs: Vec<(At<Stmt>, Analyte)> = Vec::new();
     let mut errors: Vec<(Analyte, ErrorModel, Pos)> = Vec::new();
@@ -209,7 +238,24 @@ fn build(source: &str) -> Result<Model, Located> {
                 description = Some(d.clone());
             }
             Stmt::Reference(r) => references.push(r.clone()),
-            Stmt::Dose { state, scale } => {
+            Stmt::TimeUnit(unit) => {
+                if time_unit.is_some() {
+                    return Err(Located::new(
+                        s.pos,
+                        "a second `time_unit` statement: expected one per file",
+                    ));
+                }
+                time_unit = Some(TimeUnit::parse(&unit.text).map_err(|_| {
+                    Located::new(
+                        unit.pos,
+                        format!(
+                            "unknown time unit `{}`: expected `hours` or `days`",
+                            unit.text
+                        ),
+                    )
+                })?);
+            }
+            Stmt::Dose { state, scale, cmt } => {
                 let i = match decls.symbols.get(&state.text) {
                     Some((Sym::State(i), _)) => *i,
                     _ => {
@@ -238,6 +284,19 @@ fn build(source: &str) -> Result<Model, Located> {
                     None => gen.individual_value(&one(state.pos), &what)?,
                 };
                 doses.push((i, slot, state.pos));
+                if let Some((c, pos)) = cmt {
+                    let c = compartment(*c, *pos)?;
+                    if let Some((_, j)) = dose_cmts.iter().find(|d| d.0 == c) {
+                        return Err(Located::new(
+                            *pos,
+                            format!(
+                                "`cmt {c}` is already the compartment of state `{}`: expected one state per compartment",
+                                decls.states[*j].0.text
+                            ),
+                        ));
+                    }
+                    dose_cmts.push((c, i));
+                }
             }
             Stmt::Stop(e) => stops.push(gen.individual_value(e, "a stop time")?),
             Stmt::Output { analyte, .. } => {
@@ -330,16 +389,31 @@ fn build(source: &str) -> Result<Model, Located> {
     }
     let mut outs = Vec::new();
     let mut out_roots = Vec::new();
+    let mut output_cmts = Vec::new();
     for (stmt, analyte) in &outputs {
         let Stmt::Output {
             analyte: an,
             expr,
             unit,
             lloq,
+            cmt,
         } = &stmt.node
         else {
             unreachable!()
         };
+        let c = cmt.map(|(c, pos)| compartment(c, pos)).transpose()?;
+        if let Some(c) = c {
+            if let Some(k) = output_cmts.iter().position(|o| *o == Some(c)) {
+                return Err(Located::new(
+                    an.pos,
+                    format!(
+                        "`cmt {c}` is already the compartment of output `{}`: expected one output per compartment",
+                        outs.get(k).map_or("?", |o: &Output| o.analyte.name())
+                    ),
+                ));
+            }
+        }
+        output_cmts.push(c);
         decls.level(expr, None)?;
         let Some((_, error, _)) = errors.iter().find(|e| &e.0 == analyte) else {
             return Err(Located::new(an.pos, format!(
@@ -358,8 +432,18 @@ fn build(source: &str) -> Result<Model, Located> {
     for (_, init) in &decls.states {
         decls.level(init, None)?;
     }
-    for e in &decls.ddts {
+    for ((n, _), e) in decls.states.iter().zip(&decls.ddts) {
         decls.level(e, None)?;
+        if let Some((pos, sym)) = decls.dose_symbol_use(e) {
+            return Err(Located::new(
+                pos,
+                format!(
+                    "`ddt({})` uses `{sym}`: expected `tad` and `last_dose` only in outputs and \
+                     closed forms (an ODE receives its doses through `dose` statements)",
+                    n.text
+                ),
+            ));
+        }
     }
     let init_slots = decls
         .states
@@ -401,6 +485,7 @@ fn build(source: &str) -> Result<Model, Located> {
         deriv_slots,
         stop_slots: stops,
         doses: doses.iter().map(|(i, s, _)| (*i, *s)).collect(),
+        dose_cmts,
         names: gen.names.clone(),
     };
     code.compile_native();
@@ -418,6 +503,9 @@ fn build(source: &str) -> Result<Model, Located> {
         omega_blocks,
         pool: Mutex::new(Vec::new()),
         solver_totals: Mutex::new(SolveStats::default()),
+        time_unit: time_unit.unwrap_or_default(),
+        output_cmts,
+        covariate_uses: covariate_uses(&stmts, &decls),
     })
 }
 
@@ -459,6 +547,54 @@ fn omega_block(
         out.push(n.text.clone());
     }
     Ok(out)
+}
+
+/// A `cmt N` number: a whole number ≥ 1.
+fn compartment(c: f64, pos: Pos) -> Result<i64, Located> {
+    if c.fract() == 0.0 && (1.0..=1e9).contains(&c) {
+        Ok(c as i64)
+    } else {
+        Err(Located::new(
+            pos,
+            format!("compartment {c}: expected a whole number ≥ 1 (the data's CMT)"),
+        ))
+    }
+}
+
+/// Each covariate with the line of the first statement whose expression names it.
+fn covariate_uses(stmts: &[At<Stmt>], decls: &Decls) -> Vec<(String, Option<usize>)> {
+    fn names(e: &super::ast::Expr, name: &str) -> bool {
+        use super::ast::ExprKind as K;
+        match &e.kind {
+            K::Num(_) => false,
+            K::Name(n) => n == name,
+            K::Neg(a) => names(a, name),
+            K::Binary(_, a, b) => names(a, name) || names(b, name),
+            K::Call(_, args) => args.iter().any(|a| names(a, name)),
+        }
+    }
+    fn exprs(s: &Stmt) -> Vec<&super::ast::Expr> {
+        match s {
+            Stmt::Let { expr, .. } | Stmt::Ddt { expr, .. } | Stmt::Output { expr, .. } => {
+                vec![expr]
+            }
+            Stmt::State { init, .. } => vec![init],
+            Stmt::Stop(e) => vec![e],
+            Stmt::Dose { scale, .. } => scale.iter().collect(),
+            _ => Vec::new(),
+        }
+    }
+    decls
+        .covariates
+        .iter()
+        .map(|(n, _, _)| {
+            let line = stmts
+                .iter()
+                .find(|s| exprs(&s.node).iter().any(|e| names(e, &n.text)))
+                .map(|s| s.pos.line);
+            (n.text.clone(), line)
+        })
+        .collect()
 }
 
 fn one(pos: Pos) -> super::ast::Expr {

@@ -213,24 +213,33 @@ impl Parser {
             }
             "dose" => {
                 let state = self.name("the dosed state after `dose`")?;
-                let scale = if self.keyword("scale") {
-                    Some(self.expr()?)
-                } else {
-                    None
-                };
-                Stmt::Dose { state, scale }
+                let (mut scale, mut cmt) = (None, None);
+                loop {
+                    if self.keyword("scale") {
+                        scale = Some(self.expr()?);
+                    } else if self.keyword("cmt") {
+                        let pos = self.pos();
+                        cmt = Some((self.number("a compartment number after `cmt`", false)?, pos));
+                    } else {
+                        break;
+                    }
+                }
+                Stmt::Dose { state, scale, cmt }
             }
             "stop" => Stmt::Stop(self.expr()?),
             "output" => {
                 let analyte = self.name("an analyte name after `output`")?;
                 self.expect(Tok::Assign, "`=` after the analyte name")?;
                 let expr = self.expr()?;
-                let (mut unit, mut lloq) = (String::new(), None);
+                let (mut unit, mut lloq, mut cmt) = (String::new(), None, None);
                 loop {
                     if self.keyword("unit") {
                         unit = self.string("a quoted unit after `unit`")?;
                     } else if self.keyword("lloq") {
                         lloq = Some(self.number("a number after `lloq`", false)?);
+                    } else if self.keyword("cmt") {
+                        let pos = self.pos();
+                        cmt = Some((self.number("a compartment number after `cmt`", false)?, pos));
                     } else {
                         break;
                     }
@@ -240,6 +249,7 @@ impl Parser {
                     expr,
                     unit,
                     lloq,
+                    cmt,
                 }
             }
             "error" => self.error_stmt()?,
@@ -253,6 +263,7 @@ impl Parser {
                 }
                 Stmt::Block(names)
             }
+            "time_unit" => Stmt::TimeUnit(self.name("`hours` or `days` after `time_unit`")?),
             "solver" => {
                 let method = self.name("a solver method (`dopri5` or `rodas4`)")?;
                 let (mut rtol, mut atol) = (None, None);

@@ -10,14 +10,69 @@
 //! requested at a breakpoint sees the state after the events there. Inside a segment
 //! [a, b] every comparison that mentions `t` directly (`t < tmax`, not a `let` of t) sees
 //! t clamped into the open interval (a, b), so an `if(t < tmax, …)` keeps its left-hand
-//! branch at b = tmax (enter_segment). Covariates are taken at t = 0 (baseline).
+//! branch at b = tmax (enter_segment).
+//!
+//! Doses: a dose record's target is a state name, a compartment number declared with
+//! `dose STATE cmt N`, or else the N-th state in declaration order; no target means the
+//! first `dose` line. A reset ([`Dose::is_reset`], NONMEM EVID 3 and 4) puts the states
+//! back to their initial values and stops the infusions given before it.
+//!
+//! Time-varying covariates: every change of a covariate the model declares is a
+//! breakpoint; inside a segment the covariates hold their value at the segment's
+//! midpoint, at a breakpoint their value at that time, and the individual program runs
+//! again with them (so lets of covariates, e.g. `CL = TVCL·(WT/70)^0.75`, follow the
+//! change). A dose's scale uses the covariates at the dose's time. A subject without a
+//! change costs nothing more.
+//!
+//! `tad` and `last_dose` (outputs and closed forms): the time since, and the amount of,
+//! the most recent dose at or before t (doses at the same time add up; infusions count
+//! from their start); both are 0 before the first dose and after a reset.
 
-use super::compile::{Code, Routine, TC_SLOT, T_SLOT};
+use super::compile::{Code, Routine, LAST_DOSE_SLOT, TAD_SLOT, TC_SLOT, T_SLOT};
 use super::model::Model;
 use super::spec::{Individual, Output, Parameter, Predict, PredictError};
 use super::vm::Slot;
 use super::workspace::Workspace;
+use crate::data::{CovariateValue, Dose};
 use crate::solve::{OdeSystem, SolveError, SolveStats, Solver};
+
+/// The state index of a reset event.
+const RESET: usize = usize::MAX;
+
+/// `tad` and `last_dose` at time t: time since, and amount of, the most recent dose at
+/// or before t (doses at one time add up); (0, 0) before any dose and after a reset.
+pub(crate) fn dose_context(doses: &[Dose], t: f64) -> (f64, f64) {
+    let mut last: Option<(f64, f64)> = None;
+    for d in doses.iter().take_while(|d| d.time <= t) {
+        last = if d.is_reset() {
+            None
+        } else {
+            match last {
+                Some((time, amount)) if time == d.time => Some((time, amount + d.amount)),
+                _ => Some((d.time, d.amount)),
+            }
+        };
+    }
+    last.map_or((0.0, 0.0), |(time, amount)| (t - time, amount))
+}
+
+/// The time-varying numeric covariates of an individual that the model declares: the
+/// slot and the steps of each.
+fn varying_covariates<'a>(
+    code: &Code,
+    individual: &Individual<'a>,
+) -> Vec<(Slot, &'a [(f64, CovariateValue)])> {
+    code.covariates
+        .iter()
+        .filter_map(|(name, _, slot)| {
+            individual
+                .covariates
+                .varying
+                .get(&name.to_ascii_uppercase())
+                .map(|steps| (*slot, steps.as_slice()))
+        })
+        .collect()
+}
 
 /// The ODE system seen by the solver.
 struct System<'a> {
@@ -272,7 +327,8 @@ impl Model {
     ) -> Result<SolveStats, PredictError> {
         let s = &mut ws.slots;
         self.individual_values(s, theta, individual)?;
-        self.solve(ws, individual, times, outputs, out)
+        let varying = varying_covariates(&self.code, individual);
+        self.solve(ws, individual, &varying, times, outputs, out)
     }
 
     /// A closed-form model: the individual values once, then each output at its time.
@@ -287,9 +343,14 @@ impl Model {
     ) -> Result<SolveStats, PredictError> {
         self.individual_values(s, theta, individual)?;
         let code = &*self.code;
+        let varying = varying_covariates(code, individual);
         for ((t, o), v) in times.iter().zip(outputs).zip(out.iter_mut()) {
+            if !varying.is_empty() {
+                self.covariates_at(s, &varying, *t)?;
+            }
             s[T_SLOT] = *t;
             s[TC_SLOT] = *t;
+            (s[TAD_SLOT], s[LAST_DOSE_SLOT]) = dose_context(individual.doses, *t);
             let (prog, slot) = &code.outputs[*o];
             prog.run(s);
             *v = s[*slot as usize];
@@ -375,11 +436,45 @@ impl Model {
         Ok(())
     }
 
-    /// Evaluate output `o` at time `t` with states `y` (ignored when empty).
-    fn output(&self, s: &mut [f64], o: usize, t: f64, y: &[f64]) -> Result<f64, PredictError> {
+    /// Set the time-varying covariates to their values at `t` and run the individual
+    /// program again.
+    fn covariates_at(
+        &self,
+        s: &mut [f64],
+        varying: &[(Slot, &[(f64, CovariateValue)])],
+        t: f64,
+    ) -> Result<(), PredictError> {
+        for (slot, steps) in varying {
+            let step = steps
+                .iter()
+                .rev()
+                .find(|(ts, _)| *ts <= t)
+                .or_else(|| steps.first());
+            if let Some((_, CovariateValue::Numeric(x))) = step {
+                s[*slot as usize] = *x;
+            }
+        }
+        self.code.individual.run(s);
+        if self.code.doses.iter().any(|d| !s[d.1 as usize].is_finite()) {
+            return Err(self.non_finite(&self.code.individual, s, t));
+        }
+        Ok(())
+    }
+
+    /// Evaluate output `o` at time `t` with states `y` (ignored when empty) after the
+    /// doses `doses`.
+    fn output(
+        &self,
+        s: &mut [f64],
+        o: usize,
+        t: f64,
+        y: &[f64],
+        doses: &[Dose],
+    ) -> Result<f64, PredictError> {
         let code = &*self.code;
         s[T_SLOT] = t;
         s[TC_SLOT] = t;
+        (s[TAD_SLOT], s[LAST_DOSE_SLOT]) = dose_context(doses, t);
         if let Some(first) = code.state_slots.first() {
             let f = *first as usize;
             s[f..f + y.len()].copy_from_slice(y);
@@ -430,6 +525,7 @@ impl Model {
         &self,
         ws: &mut Workspace,
         individual: &Individual<'_>,
+        varying: &[(Slot, &[(f64, CovariateValue)])],
         times: &[f64],
         outputs: &[usize],
         out: &mut [f64],
@@ -444,12 +540,21 @@ impl Model {
             rates,
             breaks,
             events,
+            init,
         } = ws;
+        let doses = individual.doses;
         // doses → events
         events.clear();
         if !code.doses.is_empty() {
-            for d in individual.doses {
+            for d in doses {
+                if d.is_reset() {
+                    events.push((d.time, RESET, 0.0, 0.0));
+                    continue;
+                }
                 let (state, scale) = self.dose_target(d.target.as_deref())?;
+                if !varying.is_empty() {
+                    self.covariates_at(slots, varying, d.time)?;
+                }
                 let amount = d.amount * slots[scale as usize];
                 let duration = d.duration.filter(|x| *x > 0.0).unwrap_or(0.0);
                 events.push((d.time, state, amount, duration));
@@ -462,12 +567,31 @@ impl Model {
         breaks.extend(code.stop_slots.iter().map(|k| slots[*k as usize]));
         breaks.extend(events.iter().map(|e| e.0));
         breaks.extend(events.iter().filter(|e| e.3 > 0.0).map(|e| e.0 + e.3));
+        for (_, steps) in varying {
+            breaks.extend(steps.iter().skip(1).map(|s| s.0));
+        }
         breaks.retain(|b| *b > t0 && *b < t_end);
         breaks.push(t_end);
         breaks.sort_by(f64::total_cmp);
-        breaks.dedup();
+        // a change one representable time after a breakpoint (a NOCB step) happens at it
+        let mut previous = t0;
+        breaks.retain(|b| {
+            let keep = *b > next_up(previous);
+            if keep {
+                previous = *b;
+            }
+            keep
+        });
+        if breaks.last() != Some(&t_end) && t_end > t0 {
+            breaks.push(t_end);
+        }
+        if !varying.is_empty() {
+            self.covariates_at(slots, varying, t0)?;
+        }
         y.clear();
         y.extend(code.init_slots.iter().map(|k| slots[*k as usize]));
+        init.clear();
+        init.extend_from_slice(y);
         rates.clear();
         rates.resize(n, 0.0);
         ys.clear();
@@ -479,9 +603,12 @@ impl Model {
         let mut k = 0;
         let mut bi = 0;
         loop {
-            apply_events(events, t, y, rates);
+            if !varying.is_empty() {
+                self.covariates_at(slots, varying, t)?;
+            }
+            apply_events(events, t, y, rates, init);
             while k < times.len() && times[k] <= t {
-                out[k] = self.output(slots, outputs[k], times[k], y)?;
+                out[k] = self.output(slots, outputs[k], times[k], y, doses)?;
                 k += 1;
             }
             if bi == breaks.len() || t >= t_end {
@@ -489,6 +616,9 @@ impl Model {
             }
             let next = breaks[bi];
             bi += 1;
+            if !varying.is_empty() {
+                self.covariates_at(slots, varying, 0.5 * (t + next))?;
+            }
             let j = k + times[k..].iter().take_while(|x| **x < next).count();
             let mut sys = System {
                 code,
@@ -508,7 +638,7 @@ impl Model {
             }
             for i in k..j {
                 let yi = &ys[i * n..(i + 1) * n];
-                out[i] = self.output(slots, outputs[i], times[i], yi)?;
+                out[i] = self.output(slots, outputs[i], times[i], yi, doses)?;
             }
             k = j;
             t = next;
@@ -522,8 +652,13 @@ impl Model {
         let Some(name) = target.map(str::trim).filter(|s| !s.is_empty()) else {
             return Ok(code.doses[0]);
         };
-        let state = match name.parse::<usize>() {
-            Ok(c) if c >= 1 && c <= self.states.len() => Some(c - 1),
+        let by_cmt = name
+            .parse::<i64>()
+            .ok()
+            .and_then(|c| code.dose_cmts.iter().find(|d| d.0 == c).map(|d| d.1));
+        let state = match (by_cmt, name.parse::<usize>()) {
+            (Some(i), _) => Some(i),
+            (None, Ok(c)) if c >= 1 && c <= self.states.len() => Some(c - 1),
             _ => self
                 .states
                 .iter()
@@ -577,12 +712,28 @@ impl Model {
     }
 }
 
-/// Apply the events at time `t`: boluses add to their state; infusion rates are
-/// recomputed from all infusions running on [t, next breakpoint).
-fn apply_events(events: &[(f64, usize, f64, f64)], t: f64, y: &mut [f64], rates: &mut [f64]) {
+/// Apply the events at time `t` in their order: a reset puts the states back to `init`,
+/// boluses add to their state; infusion rates are recomputed from all infusions running
+/// on [t, next breakpoint) and given after the last reset.
+fn apply_events(
+    events: &[(f64, usize, f64, f64)],
+    t: f64,
+    y: &mut [f64],
+    rates: &mut [f64],
+    init: &[f64],
+) {
     rates.iter_mut().for_each(|r| *r = 0.0);
+    // events are in time order: zeroing the rates at a reset drops the infusions before it
     for &(time, state, amount, duration) in events {
-        if duration == 0.0 {
+        if state == RESET {
+            if time == t {
+                y.copy_from_slice(init);
+            }
+            if time <= t {
+                // infusions before a reset have stopped
+                rates.iter_mut().for_each(|r| *r = 0.0);
+            }
+        } else if duration == 0.0 {
             if time == t {
                 y[state] += amount;
             }

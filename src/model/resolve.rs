@@ -14,8 +14,12 @@ use super::lexer::{OPTIONS, STATEMENTS};
 /// What a name refers to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Sym {
-    /// Time in days.
+    /// Time (in the model's time unit).
     T,
+    /// Time after the most recent dose (0 before the first).
+    Tad,
+    /// Amount of the most recent dose (0 before the first).
+    LastDose,
     /// Parameter by index.
     Param(usize),
     /// Covariate by index.
@@ -51,6 +55,8 @@ pub(crate) struct Decls {
 /// Names that cannot be declared.
 fn reserved(name: &str) -> bool {
     name == "t"
+        || name == "tad"
+        || name == "last_dose"
         || name == "inf"
         || STATEMENTS.contains(&name)
         || OPTIONS.contains(&name)
@@ -164,20 +170,23 @@ impl Decls {
 
     /// The symbol a name refers to, with a "did you mean" error for an unknown name.
     pub fn lookup(&self, name: &str, pos: Pos) -> Result<Sym, Located> {
-        if name == "t" {
-            return Ok(Sym::T);
+        match name {
+            "t" => return Ok(Sym::T),
+            "tad" => return Ok(Sym::Tad),
+            "last_dose" => return Ok(Sym::LastDose),
+            _ => {}
         }
         match self.symbols.get(name) {
             Some((sym, _)) => Ok(*sym),
             None => {
                 let mut names: Vec<&str> = self.symbols.keys().map(|s| s.as_str()).collect();
                 names.sort();
-                names.push("t");
+                names.extend(["t", "tad", "last_dose"]);
                 Err(Located::new(
                     pos,
                     format!(
-                        "unknown name `{name}`{}: expected a parameter, covariate, let, state \
-                         or `t`",
+                        "unknown name `{name}`{}: expected a parameter, covariate, let, state, \
+                         `t`, `tad` or `last_dose`",
                         did_you_mean(name, names.iter().copied())
                     ),
                 ))
@@ -191,7 +200,7 @@ impl Decls {
         Ok(match &e.kind {
             ExprKind::Num(_) => Level::Const,
             ExprKind::Name(n) => match self.lookup(n, e.pos)? {
-                Sym::T | Sym::State(_) => Level::Dynamic,
+                Sym::T | Sym::Tad | Sym::LastDose | Sym::State(_) => Level::Dynamic,
                 Sym::Cov(_) => Level::Individual,
                 Sym::Param(i) => {
                     if self.params[i].residual {
@@ -238,6 +247,24 @@ impl Decls {
                 l
             }
         })
+    }
+
+    /// Where `e` uses `tad` or `last_dose`, directly or through lets (the first use).
+    pub fn dose_symbol_use(&self, e: &Expr) -> Option<(Pos, &'static str)> {
+        match &e.kind {
+            ExprKind::Num(_) => None,
+            ExprKind::Name(n) => match self.symbols.get(n).map(|s| s.0) {
+                Some(Sym::Let(j)) => self.dose_symbol_use(&self.lets[j].1),
+                _ if n == "tad" => Some((e.pos, "tad")),
+                _ if n == "last_dose" => Some((e.pos, "last_dose")),
+                _ => None,
+            },
+            ExprKind::Neg(a) => self.dose_symbol_use(a),
+            ExprKind::Binary(_, a, b) => {
+                self.dose_symbol_use(a).or_else(|| self.dose_symbol_use(b))
+            }
+            ExprKind::Call(_, args) => args.iter().find_map(|a| self.dose_symbol_use(a)),
+        }
     }
 
     /// Lets used directly by `e`.

@@ -12,6 +12,9 @@ pub(crate) struct Workspace {
     pub ys: Vec<f64>,
     pub rates: Vec<f64>,
     pub breaks: Vec<f64>,
-    /// (time, state, amount·scale, duration or 0 for a bolus)
+    /// (time, state, amount·scale, duration or 0 for a bolus); state `usize::MAX` for a
+    /// reset.
     pub events: Vec<(f64, usize, f64, f64)>,
+    /// The initial states (a reset returns to them).
+    pub init: Vec<f64>,
 }

@@ -61,6 +61,7 @@ pub mod merge;
 pub mod output;
 pub mod percentile;
 pub mod population;
+pub mod records;
 pub mod run;
 pub mod scenario;
 pub mod stream;

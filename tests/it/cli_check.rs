@@ -273,9 +273,9 @@ fn dose_record_without_amount() {
 #[test]
 fn unsupported_evid() {
     refused(
-        &with_header("1,0,,,,,4,5e7,70,F\n1,7,100,transgene,0,20,0,,70,F\n"),
+        &with_header("1,0,,,,,5,5e7,70,F\n1,7,100,transgene,0,20,0,,70,F\n"),
         &[],
-        &["data.csv:2: column EVID: value '4': expected 0 (observation), 1 (dose) or 2 (other event)"],
+        &["data.csv:2: column EVID: value '5': expected 0 (observation), 1 (dose), 2 (other event), 3 (reset) or 4 (reset and dose)"],
     );
 }
 
@@ -330,11 +330,15 @@ fn dose_and_value_on_one_row_without_evid() {
 }
 
 #[test]
-fn repeated_dosing_columns_are_refused() {
+fn repeated_dosing_columns_are_checked() {
+    // ADDL needs a positive II; steady state (SS) is refused
     refused(
-        "ID,TIME,DV,DVID,EVID,AMT,ADDL,II\n1,0,,,1,5e7,2,28\n1,7,100,transgene,0,,0,0\n",
+        "ID,TIME,DV,DVID,EVID,AMT,ADDL,II,SS\n1,0,,,1,5e7,2,,0\n1,7,100,transgene,0,,0,0,1\n",
         &[],
-        &["data.csv:2: column ADDL: value '2': expected 0 or empty"],
+        &[
+            "data.csv:2: column II: value '': expected a positive interdose interval on a record with ADDL = 2",
+            "data.csv:3: column SS: value '1': expected 0 or empty (steady-state dosing is not supported",
+        ],
     );
 }
 

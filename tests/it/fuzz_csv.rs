@@ -50,6 +50,7 @@ fn check(bytes: &[u8]) -> Result<bool, TestCaseError> {
     let outcome = catch_unwind(AssertUnwindSafe(|| {
         let mapped = ReadOptions {
             dvid_map: DvidMap::parse("1=transgene,2=b_cells,3=igg").expect("a valid map"),
+            ..ReadOptions::default()
         };
         let mut accepted = false;
         for (k, options) in [ReadOptions::default(), mapped].iter().enumerate() {

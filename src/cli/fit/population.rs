@@ -19,7 +19,6 @@ use serde_json::json;
 
 use super::{held_by_estimate, parse_fix, select_analytes, CovarianceArg, FitArgs};
 use crate::cli::CliError;
-use cartkin::data::{read_csv_with, ReadOptions};
 use cartkin::estimate::population::tables::{
     write_population_individual, write_population_parameters, write_population_predictions,
 };
@@ -36,7 +35,7 @@ pub fn run(args: FitArgs) -> Result<(), CliError> {
     let model = Model::load(&args.model).map_err(|e| input(&e))?;
     let mut fixed = parse_fix(&args.fix)?;
     fixed.extend(held_by_estimate(&model, &args.estimate, &fixed)?);
-    let dvid_map = super::super::dvid_map(args.dvid_map.as_deref())?;
+    let dvid_map = super::super::dvid_map(args.read.dvid_map.as_deref())?;
     let analytes = select_analytes(&model, &args.analytes, &dvid_map)?;
     let blocks: Vec<Vec<String>> = args
         .omega_block
@@ -59,11 +58,8 @@ pub fn run(args: FitArgs) -> Result<(), CliError> {
     if let Some(seed) = args.seed {
         options.seed = seed;
     }
-    let loaded = read_csv_with(&args.data, &ReadOptions { dvid_map }).map_err(|e| input(&e))?;
-    for w in &loaded.warnings {
-        eprintln!("warning: {w}");
-    }
-    let dataset = &loaded.dataset;
+    let bound = args.read.read_for(&args.data, &model)?;
+    let dataset = &bound;
     let bar = std::io::stderr().is_terminal().then(|| {
         let pb = indicatif::ProgressBar::new_spinner();
         pb.set_style(
