@@ -114,10 +114,6 @@ pub struct SimulateArgs {
     /// Worker threads [default: all cores; 0 also means all cores].
     #[arg(long)]
     pub threads: Option<usize>,
-    /// Analytes of numeric DVID codes, e.g. `1=transgene,2=b_cells`, for the codes given
-    /// to --analyte and --lloq [default: code k is the k-th standard analyte].
-    #[arg(long, conflicts_with = "scenario", value_name = "CODE=ANALYTE,...")]
-    pub dvid_map: Option<String>,
     /// Simulate only the i-th of N slices of the subjects (1 <= i <= N); join with
     /// `cartkin merge`. `slurm`: the slice of this Slurm array task; `auto`: Slurm's
     /// inside an array task, else all subjects.
@@ -353,7 +349,7 @@ fn design_of(
             (model, d, Some(sc))
         }
         None => {
-            let codes = super::dvid_map(a.dvid_map.as_deref())?;
+            let codes = super::dvid_map(a.read.dvid_map.as_deref())?;
             let n = if a.typical { 1 } else { a.n.unwrap_or(100) };
             if let Some(days) = a.days {
                 // Before the grid is built: at least one analyte, every dose level.
