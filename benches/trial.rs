@@ -5,6 +5,12 @@
 //!
 //! Criterion measures 1,000 trials per iteration (10 samples); `trials_10000` runs the
 //! whole 10,000 once per sample with 10 samples, the figure to compare with the target.
+//!
+//! Measured 2026-12-01 on the shared 2-core machine at load average 20 with the debug
+//! profile binary (`cartkin trial data/trials/ct1195e_sle.toml --reps 10000
+//! --summary-trials 0 --threads 2`; cartkin at opt-level 1, dependencies at 3): 18.0
+//! CPU-seconds for the 120,000 patient simulations (83 s wall, shared), i.e. about 9 s
+//! on two free cores; the release profile is faster still.
 
 use std::path::Path;
 
