@@ -1,7 +1,7 @@
 //! Model engine benchmarks (issue 3): the cd19_bcell right-hand side compiled from its
-//! model file vs the same equations hand-written in Rust (REFERENCES §4, as in
-//! `models/cd19_bcell.model` and the SciPy peer `cd19_rhs`), and a full 365-day
-//! cd19_bcell prediction.
+//! model file vs the same equations hand-written in Rust (as in
+//! `models/cd19_bcell.model` and `cd19_rhs` of scripts/make_references.py), and a full
+//! 365-day cd19_bcell prediction.
 //!
 //! Run: `cargo bench --bench model`.
 
@@ -23,7 +23,7 @@ fn cd19() -> Model {
 }
 
 /// cd19_bcell parameters and the baseline-balancing flows, as a hand-written program
-/// would keep them (derived rates computed once, REFERENCES §4).
+/// would keep them (derived rates computed once, models/cd19_bcell.model).
 struct Cd19 {
     kexp: f64,
     ec50: f64,

@@ -12,9 +12,11 @@
 //! | [`estimate`] | likelihood with Beal M3 censoring, individual and population estimation |
 //! | [`nca`] | non-compartmental analysis and B-cell / immunoglobulin endpoints |
 //! | [`simulate`] | virtual populations, dose levels and trial scenarios |
+//! | [`cluster`] | shards of a run, Slurm job arrays and their merge |
 //! | [`report`] | output directories, atomic file writes, tables and plots |
 //! | [`rng`] | the per-subject random stream |
 
+pub mod cluster;
 pub mod data;
 pub mod estimate;
 pub mod model;

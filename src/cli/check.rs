@@ -1,4 +1,4 @@
-//! `cartkin check DATA.csv`: validate a dataset in the long CSV format (SPEC §2) and
+//! `cartkin check DATA.csv`: validate a dataset in the long CSV format (docs/data-format.md) and
 //! print a summary with every warning. A dataset that cannot be used is refused (exit 1)
 //! with every error listed, each naming file, line, column, value and what was expected.
 

@@ -1,5 +1,5 @@
 //! `cartkin fit DATA.csv --model NAME|PATH --method individual`: per-subject maximum
-//! likelihood (SPEC §5) → `individual.csv`, `parameters.csv`, `predictions.csv`
+//! likelihood (docs/outputs.md) → `individual.csv`, `parameters.csv`, `predictions.csv`
 //! ([`cartkin::estimate::tables`]) and `run.json` (inputs with SHA-256, model origin and
 //! hash, method, settings, seed, versions, −2LL, AIC, BIC, elapsed seconds, per-subject
 //! convergence). A thin layer over [`cartkin::estimate::fit_individuals`].

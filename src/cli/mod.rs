@@ -1,5 +1,5 @@
 //! The `cartkin` command line: one file per subcommand, each a thin layer over library
-//! calls. Exit codes (SPEC §4): 0 success, 1 usage or input error, 2 numerical failure.
+//! calls. Exit codes (docs/outputs.md): 0 success, 1 usage or input error, 2 numerical failure.
 
 mod check;
 mod fit;
@@ -7,6 +7,7 @@ mod merge;
 mod models;
 mod nca;
 mod simulate;
+mod slurm;
 
 use std::path::PathBuf;
 
@@ -33,7 +34,7 @@ enum Command {
     /// Fit a model to a dataset.
     Fit(fit::FitArgs),
     /// Simulate dose levels of a model.
-    Simulate(simulate::SimulateArgs),
+    Simulate(Box<simulate::SimulateArgs>),
     /// Join the shards of a `simulate --shard i/N` run into the files of the whole run.
     Merge(merge::MergeArgs),
 }
@@ -99,7 +100,7 @@ pub fn main() -> i32 {
         Command::Check(a) => check::run(a),
         Command::Nca(a) => nca::run(a),
         Command::Fit(a) => fit::run(a),
-        Command::Simulate(a) => simulate::run(a),
+        Command::Simulate(a) => simulate::run(*a),
         Command::Merge(a) => merge::run(a),
     };
     match result {

@@ -1,5 +1,5 @@
 //! `cartkin nca DATA.csv`: non-compartmental analysis of every subject × analyte
-//! (SPEC §6) → `nca.csv` (one row per subject × analyte, a column per metric, the λz
+//! (docs/outputs.md) → `nca.csv` (one row per subject × analyte, a column per metric, the λz
 //! points used, the status of each partial AUC and any remarks) and `nca_summary.csv`
 //! (per dose level × analyte × metric: n, missing, geometric mean and CV%, mean, SD,
 //! median, min, max). A thin layer over [`cartkin::nca::analyse_dataset`].

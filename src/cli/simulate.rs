@@ -1,5 +1,5 @@
 //! `cartkin simulate`: virtual subjects at dose levels of a model, or a trial scenario
-//! (SPEC §4, §7) → `simulation.csv`, `summary.csv`, `endpoints.csv`,
+//! (docs/outputs.md) → `simulation.csv`, `summary.csv`, `endpoints.csv`,
 //! `endpoints_summary.csv`, optionally `dataset.csv`, and `run.json`. A thin layer over
 //! [`cartkin::simulate`]; see that module for the definitions.
 //!
@@ -12,6 +12,7 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use super::{CliError, OutArgs};
+use cartkin::cluster::ShardSpec;
 use cartkin::model::Model;
 use cartkin::report::sha256_hex;
 use cartkin::simulate::design::daily_grid;
@@ -21,7 +22,7 @@ use cartkin::simulate::output::{ModelInfo, RunContext};
 use cartkin::simulate::population::parse_covariate;
 use cartkin::simulate::scenario::LoadedScenario;
 use cartkin::simulate::{
-    simulate_streamed, DoseLevel, DoseUnit, Omega, Profiles, ResultSink, Shard, SimulateError,
+    simulate_streamed, DoseLevel, DoseUnit, Omega, Profiles, ResultSink, SimulateError,
     SimulationDesign, ValidDesign, Variability,
 };
 
@@ -106,9 +107,13 @@ pub struct SimulateArgs {
     /// Worker threads [default: all cores].
     #[arg(long)]
     pub threads: Option<usize>,
-    /// Simulate only the i-th of N slices of the subjects (1 <= i <= N); join with `cartkin merge`.
-    #[arg(long, value_name = "i/N")]
+    /// Simulate only the i-th of N slices of the subjects (1 <= i <= N); join with
+    /// `cartkin merge`. `slurm`: the slice of this Slurm array task; `auto`: Slurm's
+    /// inside an array task, else all subjects.
+    #[arg(long, value_name = "i/N|slurm|auto")]
     pub shard: Option<String>,
+    #[command(flatten)]
+    pub slurm: super::slurm::SlurmArgs,
     /// Also write dataset.csv in the input CSV format (for `cartkin fit`).
     #[arg(long)]
     pub as_dataset: bool,
@@ -404,7 +409,10 @@ fn design_of(
     }
     design.residual_error = a.with_error;
     design.shard = match &a.shard {
-        Some(s) => Some(s.parse::<Shard>().map_err(from_sim)?),
+        Some(s) => s
+            .parse::<ShardSpec>()
+            .and_then(ShardSpec::resolve_from_process)
+            .map_err(|e| input(e.to_string()))?,
         None => None,
     };
     Ok((model, design, scenario))
@@ -426,6 +434,15 @@ fn run_size(design: &ValidDesign) -> RunSize {
 /// Run `cartkin simulate`.
 pub fn run(a: SimulateArgs) -> Result<(), CliError> {
     let profiles: Profiles = a.profiles.parse().map_err(from_sim)?;
+    if a.slurm.slurm.is_some() {
+        if a.shard.is_some() {
+            return Err(input(
+                "--slurm and --shard: give one (--slurm N runs N shards)",
+            ));
+        }
+        design_of(&a)?; // refuse bad settings now, not in N jobs
+        return super::slurm::run_as_array("simulate", &a.out, &a.slurm);
+    }
     let (model, design, scenario) = design_of(&a)?;
     let total = design
         .doses

@@ -321,7 +321,7 @@ mod tests {
 
     #[test]
     fn ln_phi_matches_scipy_log_ndtr() {
-        // scipy.special.log_ndtr 1.x (the peer venv), printed with repr().
+        // scipy.special.log_ndtr 1.x, printed with repr().
         let cases = [
             (-1000.0, -500_007.826_694_812_2),
             (-40.0, -804.608_442_013_753_9),

@@ -1,7 +1,7 @@
 //! The tables of an individual fit as CSV: `individual.csv`, `parameters.csv` and
-//! `predictions.csv` (SPEC §4), through the crate's table writer and its conventions
-//! ([`crate::report::table`]: numbers in the shortest form that reads back to the same
-//! f64, a missing value is an empty field).
+//! `predictions.csv` (docs/outputs.md), through the crate's table writer and its
+//! conventions ([`crate::report::table`]: numbers in the shortest form that reads back
+//! to the same f64, a missing value is an empty field).
 //!
 //! - `individual.csv`: id, status, reason, neg2ll, n_obs, n_blq, evaluations, condition,
 //!   then for each model parameter p: p, p_se, p_rse_pct, p_ci_low, p_ci_high (fixed

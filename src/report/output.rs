@@ -1,6 +1,6 @@
 //! Output directories and atomic writes.
 //!
-//! Policy (SPEC §4): an existing output directory that already holds files is refused
+//! Policy (docs/outputs.md): an existing output directory that already holds files is refused
 //! unless `--force`; every file is first written to `.<name>.tmp-<pid>` in the same
 //! directory and then renamed, so a reader never sees half a file and an interrupted
 //! run leaves the previous file intact.

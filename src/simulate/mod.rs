@@ -1,5 +1,5 @@
 //! Simulation of virtual populations and dose levels over the one-year follow-up
-//! (SPEC §4 `cartkin simulate`, §7), written against the [`crate::model::Predict`]
+//! (`cartkin simulate`, docs/outputs.md), written against the [`crate::model::Predict`]
 //! contract only.
 //!
 //! For subject i (global index k, 0-based, id k + 1) of dose level d:

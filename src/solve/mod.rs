@@ -28,7 +28,7 @@
 //! solver integrated before — the same bytes whatever the order in which a pooled solver
 //! serves subjects. The cost is one extra evaluation of f per segment.
 //!
-//! Efficiency notes (measured, tests/solve_*.rs): on smooth non-stiff problems Dopri5 needs
+//! Efficiency notes (measured, tests/it/solve_*.rs): on smooth non-stiff problems Dopri5 needs
 //! about a third of Rodas4's steps; on stiff ones Rodas4 needs a few hundred to a few
 //! thousand steps where Dopri5 needs its stability limit (van der Pol μ = 1000: 1581
 //! steps against > 100 000). On stiff problems at tight tolerances Rodas4's step count

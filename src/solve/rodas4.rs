@@ -21,7 +21,7 @@
 //! exactly). The floor 1e-5 keeps the increment of a state at or near zero well above
 //! rounding; a user who sets atol/rtol below it asks for relative accuracy on smaller
 //! values, and then the floor follows (Robertson at atol 1e-20 needs 10× fewer steps with
-//! it, the same as with the exact Jacobian — tests/solve_rodas4.rs). f_t by a
+//! it, the same as with the exact Jacobian — tests/it/solve_rodas4.rs). f_t by a
 //! forward difference in t with rodas.f's `δ_t = √(ε · max(|t|, 1e-5))` (backward when
 //! t + δ_t would leave the segment, zero when the segment is shorter than δ_t: f is never
 //! evaluated outside [t0, t1]).
