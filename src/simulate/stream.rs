@@ -6,8 +6,7 @@
 //! - `simulation.csv`, `endpoints.csv` and `dataset.csv` are written through temporary
 //!   files ([`AtomicFile`]) renamed only when the run has succeeded, so a failed run
 //!   leaves no partial result and an earlier result is intact;
-//! - the text of a chunk's rows is formatted in parallel, one buffer per subject, and
-//!   written in id order;
+//! - a chunk's rows are written in id order into the file's buffer;
 //! - summaries keep one dose level's values at a time
 //!   ([`super::summary::SummaryAccumulator`]) and 13 numbers per subject × analyte for
 //!   the endpoint summary ([`super::endpoints::EndpointAccumulator`]).
@@ -132,20 +131,11 @@ impl<'a> ResultSink<'a> {
         let header = self.first;
         self.first = false;
         if let Some(file) = self.simulation.as_mut() {
-            let texts: Vec<std::io::Result<Vec<u8>>> = chunk
-                .subjects
-                .par_iter()
-                .enumerate()
-                .map(|(i, _)| {
-                    let mut buf = Vec::new();
-                    write_simulation(chunk, i..i + 1, &mut buf, header && i == 0)?;
-                    Ok(buf)
-                })
-                .collect();
-            for t in texts {
-                let t = t.map_err(|e| io(file, e))?;
-                file.write_all(&t).map_err(|e| io(file, e))?;
-            }
+            // Written in order straight into the file's buffer: formatting one buffer per
+            // subject in parallel held far more memory than the text itself (measured:
+            // 685 MB resident for 20,000 × 366 × 2, against 139 MB without profiles).
+            let n = chunk.subjects.len();
+            write_simulation(chunk, 0..n, file, header).map_err(|e| io(file, e))?;
         }
         let rows: Vec<_> = chunk
             .subjects
