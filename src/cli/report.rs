@@ -14,6 +14,7 @@ pub struct PlotArgs {
 }
 
 /// Which result directory the plots are drawn from.
+#[cfg_attr(not(feature = "plots"), allow(dead_code))]
 pub enum Plotted<'a> {
     /// A `fit` directory.
     Fit,
