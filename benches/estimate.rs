@@ -1,7 +1,7 @@
 //! Time per subject of `--method individual` fits (multistart + Nelder–Mead + L-BFGS +
 //! Newton polish + Hessian), one thread:
-//! - stein2019 (built-in closed form) on benches/data/stein_pop.csv, 24 subjects made by
-//!   /work/shared/peers/gen_stein_pop.py --seed 1 (the data SciPy's bench_scipy.py fits);
+//! - stein2019 (built-in closed form) on benches/data/stein_pop.csv, 24 synthetic subjects
+//!   (benches/data/README.md; the data the SciPy comparison fits);
 //! - cd19_bcell (ODE, Dopri5 rtol 1e-8) on data/example.csv (18 subjects), transgene +
 //!   B cells, kexp, kdM and kkill free.
 //!

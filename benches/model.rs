@@ -1,7 +1,8 @@
 //! Model engine benchmarks (issue 3): the cd19_bcell right-hand side compiled from its
-//! model file vs the same equations hand-written in Rust (REFERENCES §4, as in
-//! `models/cd19_bcell.model` and the SciPy peer `cd19_rhs`), and a full 365-day
-//! cd19_bcell prediction.
+//! model file vs the same equations hand-written in Rust (as in
+//! `models/cd19_bcell.model` and `cd19_rhs` of scripts/make_references.py), and a full
+//! 365-day cd19_bcell prediction — with the model's own solver (Dopri5) and under
+//! `solver auto` (Dopri5 with stiffness detection, issue 12: it must not be slower).
 //!
 //! Run: `cargo bench --bench model`.
 
@@ -10,7 +11,7 @@ use std::path::Path;
 
 use cartkin::data::{Covariates, Dose};
 use cartkin::model::{Individual, Model, Predict};
-use cartkin::solve::OdeSystem;
+use cartkin::solve::{Method, OdeSystem, SolverOptions};
 use criterion::{criterion_group, criterion_main, Criterion};
 
 /// The built-in model, or the library's file while it is not built in.
@@ -23,7 +24,7 @@ fn cd19() -> Model {
 }
 
 /// cd19_bcell parameters and the baseline-balancing flows, as a hand-written program
-/// would keep them (derived rates computed once, REFERENCES §4).
+/// would keep them (derived rates computed once, models/cd19_bcell.model).
 struct Cd19 {
     kexp: f64,
     ec50: f64,
@@ -165,6 +166,27 @@ fn bench(c: &mut Criterion) {
             black_box(&out);
         })
     });
+
+    let mut g = c.benchmark_group("cd19_predict_365d_solver");
+    for method in [Method::Dopri5, Method::Auto] {
+        let mut m = model.clone();
+        m.set_solver_options(SolverOptions {
+            method,
+            ..model.solver_options().clone()
+        });
+        let stats = m
+            .predict_with_stats(&theta, &ind, &times, &outputs, &mut out)
+            .expect("cd19 predict");
+        eprintln!("cd19_bcell 365-day predict, {method:?}: {stats:?}");
+        g.bench_function(format!("{method:?}"), |b| {
+            b.iter(|| {
+                m.predict(black_box(&theta), &ind, &times, &outputs, &mut out)
+                    .expect("cd19 predict");
+                black_box(&out);
+            })
+        });
+    }
+    g.finish();
 }
 
 criterion_group!(benches, bench);

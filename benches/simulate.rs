@@ -1,16 +1,17 @@
-//! Simulation benchmarks (SPEC §8):
+//! Simulation benchmarks (the speed targets of README.md, "Performance"):
 //! - `stein2019_closed_form`: predictions per second on one core, `Model::predict` of the
 //!   built-in stein2019 on the daily grid 0..=365 (366 points per call), 1,000 subjects
 //!   drawn from the published IIV; the same with the hand-written Rust closed form of
-//!   tests/simulate_common (the floor: no interpreter). Target ≥ 5e7 predictions/s.
+//!   tests/it/common/simulate.rs (the floor: no interpreter). Target ≥ 5e7 predictions/s.
 //! - `cd19_bcell_10000x365_2threads`: `cartkin::simulate::simulate` of 10,000 subjects
 //!   (one dose level, 50e6 cells, the model's IIV) on the daily grid 0..=365 with the
 //!   outputs transgene and b_cells, on a 2-thread pool, at the model file's tolerances
 //!   and at the SciPy peer's (rtol 1e-6, atol 1e-9); and the latter followed by the
 //!   summaries and per-subject endpoints (no file output). Target < 2 s.
 //!
-//! SciPy comparison: /work/shared/peers/bench_scipy.py (vectorised closed form ≈ 3e7
-//! predictions/s, cd19_bcell LSODA ≈ 8 ms per subject on this machine).
+//! SciPy comparison (scripts/compare_scipy.py): an independent SciPy implementation of
+//! the same work (vectorised closed form ≈ 3e7 predictions/s, cd19_bcell LSODA ≈ 8 ms
+//! per subject on this machine).
 //!
 //! Measured 2026-11-29 on the shared 2-core machine at load average 7–10 (wall times are
 //! inflated by the other jobs; CPU-time rates from /proc/thread-self/stat in brackets):
@@ -102,8 +103,8 @@ fn cd19(c: &mut Criterion) {
     g.bench_function("simulate_model_tolerance", |b| {
         b.iter(|| pool.install(|| black_box(simulate(&model, &design, &|_| {}).unwrap())))
     });
-    // at the SciPy peer's tolerances (LSODA rtol 1e-6, atol 1e-9): the equal-tolerance
-    // comparison of SPEC §8
+    // at the SciPy comparison's tolerances (LSODA rtol 1e-6, atol 1e-9): the
+    // equal-tolerance comparison of scripts/compare_scipy.py
     let mut options = model.solver_options().clone();
     options.rtol = 1e-6;
     options.atol = 1e-9;

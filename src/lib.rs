@@ -12,15 +12,21 @@
 //! | [`estimate`] | likelihood with Beal M3 censoring, individual and population estimation |
 //! | [`nca`] | non-compartmental analysis and B-cell / immunoglobulin endpoints |
 //! | [`simulate`] | virtual populations, dose levels and trial scenarios |
+//! | [`cluster`] | shards of a run, Slurm job arrays and their merge |
+//! | [`trial`] | dose-escalation trials (3+3, BOIN) driven by simulated exposure |
 //! | [`report`] | output directories, atomic file writes, tables and plots |
+//! | [`rng`] | the per-subject random stream |
 
+pub mod cluster;
 pub mod data;
 pub mod estimate;
 pub mod model;
 pub mod nca;
 pub mod report;
+pub mod rng;
 pub mod simulate;
 pub mod solve;
+pub mod trial;
 
 // The `cartkin` command line is the binary crate (`src/main.rs`, `src/cli/`): the library
 // needs neither clap nor indicatif.

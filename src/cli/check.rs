@@ -1,4 +1,4 @@
-//! `cartkin check DATA.csv`: validate a dataset in the long CSV format (SPEC §2) and
+//! `cartkin check DATA.csv`: validate a dataset in the long CSV format (docs/data-format.md) and
 //! print a summary with every warning. A dataset that cannot be used is refused (exit 1)
 //! with every error listed, each naming file, line, column, value and what was expected.
 
@@ -6,7 +6,7 @@ use std::io::Write;
 use std::path::PathBuf;
 
 use super::CliError;
-use cartkin::data::{read_csv_with, DvidMap, ReadOptions, Summary};
+use cartkin::data::{read_csv_with, ReadOptions, Summary};
 
 /// Arguments of `cartkin check`.
 #[derive(Debug, clap::Args)]
@@ -21,12 +21,7 @@ pub struct CheckArgs {
 
 /// Run `cartkin check`.
 pub fn run(args: CheckArgs) -> Result<(), CliError> {
-    let dvid_map = match &args.dvid_map {
-        Some(text) => {
-            DvidMap::parse(text).map_err(|e| CliError::Input(format!("--dvid-map: {e}")))?
-        }
-        None => DvidMap::Default,
-    };
+    let dvid_map = super::dvid_map(args.dvid_map.as_deref())?;
     let loaded = read_csv_with(&args.data, &ReadOptions { dvid_map })
         .map_err(|e| CliError::Input(e.to_string()))?;
     let text = Summary::of(&loaded).to_string();

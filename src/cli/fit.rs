@@ -1,5 +1,5 @@
 //! `cartkin fit DATA.csv --model NAME|PATH --method individual`: per-subject maximum
-//! likelihood (SPEC §5) → `individual.csv`, `parameters.csv`, `predictions.csv`
+//! likelihood (docs/outputs.md) → `individual.csv`, `parameters.csv`, `predictions.csv`
 //! ([`cartkin::estimate::tables`]) and `run.json` (inputs with SHA-256, model origin and
 //! hash, method, settings, seed, versions, −2LL, AIC, BIC, elapsed seconds, per-subject
 //! convergence). A thin layer over [`cartkin::estimate::fit_individuals`].
@@ -22,7 +22,7 @@ use std::time::Instant;
 use serde_json::json;
 
 use super::{CliError, OutArgs};
-use cartkin::data::{read_csv, Analyte};
+use cartkin::data::{read_csv_with, ReadOptions};
 use cartkin::estimate::tables::{write_individual, write_parameters, write_predictions};
 use cartkin::estimate::{fit_individuals_observed, summarise, FitOptions, FitSettings, FitStatus};
 use cartkin::model::{Model, Predict};
@@ -46,8 +46,14 @@ pub struct FitArgs {
     /// Estimation method.
     #[arg(long, value_enum, default_value = "individual")]
     pub method: MethodArg,
-    /// Fit only these analytes, comma-separated (default: every analyte the model predicts).
-    #[arg(long, value_delimiter = ',', value_name = "ANALYTE,...")]
+    /// Fit only these analytes, comma-separated, by name or DVID code (default: every
+    /// analyte the model predicts).
+    #[arg(
+        long = "analyte",
+        visible_alias = "analytes",
+        value_delimiter = ',',
+        value_name = "ANALYTE,..."
+    )]
     pub analytes: Vec<String>,
     /// Fix parameters at natural-scale values, e.g. `sigma=0.5,fb=0.01`.
     #[arg(long, value_delimiter = ',', value_name = "P=V,...")]
@@ -59,9 +65,12 @@ pub struct FitArgs {
     /// Seed of the multistart (same seed, same results whatever --threads).
     #[arg(long)]
     pub seed: Option<u64>,
-    /// Threads (default: all cores).
+    /// Threads [default: all cores; 0 also means all cores].
     #[arg(long)]
     pub threads: Option<usize>,
+    /// Analytes of numeric DVID codes, e.g. `1=transgene,2=b_cells`.
+    #[arg(long, value_name = "CODE=ANALYTE,...")]
+    pub dvid_map: Option<String>,
     #[command(flatten)]
     pub out: OutArgs,
     #[command(flatten)]
@@ -142,16 +151,17 @@ pub fn run(args: FitArgs) -> Result<(), CliError> {
         settings.seed = seed;
     }
     if let Some(threads) = args.threads {
+        // 0 is all cores, as in every command (`FitSettings::threads`)
         settings.threads = threads;
     }
     let checked = settings.clone().check().map_err(|e| input(&e))?;
 
+    let dvid_map = super::dvid_map(args.dvid_map.as_deref())?;
     let analytes = if args.analytes.is_empty() {
         None
     } else {
         let mut chosen = Vec::new();
-        for name in &args.analytes {
-            let a = Analyte::new(name);
+        for a in super::analyte_names(&args.analytes, &dvid_map)? {
             if model.output_index(&a).is_none() {
                 let predicted: Vec<String> = model
                     .outputs()
@@ -159,7 +169,7 @@ pub fn run(args: FitArgs) -> Result<(), CliError> {
                     .map(|o| o.analyte.to_string())
                     .collect();
                 return Err(CliError::Input(format!(
-                    "--analytes: model `{}` does not predict `{a}` (it predicts: {})",
+                    "--analyte: model `{}` does not predict `{a}` (it predicts: {})",
                     model.name(),
                     predicted.join(", ")
                 )));
@@ -169,7 +179,7 @@ pub fn run(args: FitArgs) -> Result<(), CliError> {
         Some(chosen)
     };
 
-    let loaded = read_csv(&args.data).map_err(|e| input(&e))?;
+    let loaded = read_csv_with(&args.data, &ReadOptions { dvid_map }).map_err(|e| input(&e))?;
     for w in &loaded.warnings {
         eprintln!("warning: {w}");
     }
@@ -236,6 +246,9 @@ pub fn run(args: FitArgs) -> Result<(), CliError> {
         "model": {
             "name": model.name(),
             "origin": model.origin(),
+            // A model file relative to this directory, for `simulate --fit` after a move.
+            "path": cartkin::report::relative_path(dir.path(), std::path::Path::new(model.origin()))
+                .map(|p| p.display().to_string()),
             "sha256": sha256_hex(model.source().as_bytes()),
         },
         "free_parameters": fit.map.free.iter().map(|&i| params[i].name.clone()).collect::<Vec<_>>(),

@@ -1,5 +1,5 @@
 //! The `cartkin` command line: one file per subcommand, each a thin layer over library
-//! calls. Exit codes (SPEC §4): 0 success, 1 usage or input error, 2 numerical failure.
+//! calls. Exit codes (docs/outputs.md): 0 success, 1 usage or input error, 2 numerical failure.
 
 mod check;
 mod fit;
@@ -8,11 +8,14 @@ mod models;
 mod nca;
 mod report;
 mod simulate;
+mod slurm;
+mod trial;
 
 use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
 
+use cartkin::data::{Analyte, DvidMap};
 use cartkin::report::OutputError;
 
 /// cartkin — cellular kinetics and pharmacodynamics of CAR-T cell therapies.
@@ -34,7 +37,9 @@ enum Command {
     /// Fit a model to a dataset.
     Fit(fit::FitArgs),
     /// Simulate dose levels of a model.
-    Simulate(simulate::SimulateArgs),
+    Simulate(Box<simulate::SimulateArgs>),
+    /// Simulate dose-escalation trials (3+3, BOIN) with exposure-driven DLTs.
+    Trial(trial::TrialArgs),
     /// Write report.html for a result directory (summary, tables, plots, warnings).
     Report(report::ReportArgs),
     /// Join the shards of a `simulate --shard i/N` run into the files of the whole run.
@@ -87,6 +92,45 @@ impl OutArgs {
     }
 }
 
+/// The worker threads of `--threads`: absent or 0 means all cores, in every command.
+pub fn thread_count(threads: Option<usize>) -> usize {
+    match threads {
+        None | Some(0) => rayon::current_num_threads(),
+        Some(n) => n,
+    }
+}
+
+/// The `--dvid-map` option (`1=transgene,2=b_cells`), the same in every command; absent,
+/// code k is the k-th standard analyte.
+pub fn dvid_map(text: Option<&str>) -> Result<DvidMap, CliError> {
+    match text {
+        Some(text) => DvidMap::parse(text).map_err(|e| CliError::Input(format!("--dvid-map: {e}"))),
+        None => Ok(DvidMap::Default),
+    }
+}
+
+/// The analytes of `--analyte` (alias `--analytes`), by name or by numeric DVID code
+/// translated with `map` (so `--analyte 1,3` means the analytes coded 1 and 3 in the
+/// data), in the order given.
+pub fn analyte_names(items: &[String], map: &DvidMap) -> Result<Vec<Analyte>, CliError> {
+    items
+        .iter()
+        .map(|item| {
+            let item = item.trim();
+            match item.parse::<i64>() {
+                Ok(code) => map.analyte(code).ok_or_else(|| {
+                    CliError::Input(format!(
+                        "--analyte: code {code} is not in the DVID map ({}): expected a code \
+                         of the map or an analyte name",
+                        map.describe()
+                    ))
+                }),
+                Err(_) => Ok(Analyte::new(item)),
+            }
+        })
+        .collect()
+}
+
 /// Parse the command line, run the command, print any error and return the exit code.
 pub fn main() -> i32 {
     let cli = match Cli::try_parse() {
@@ -102,8 +146,9 @@ pub fn main() -> i32 {
         Command::Check(a) => check::run(a),
         Command::Nca(a) => nca::run(a),
         Command::Fit(a) => fit::run(a),
-        Command::Simulate(a) => simulate::run(a),
+        Command::Simulate(a) => simulate::run(*a),
         Command::Merge(a) => merge::run(a),
+        Command::Trial(a) => trial::run(a),
         Command::Report(a) => report::run(a),
     };
     match result {

@@ -1,5 +1,5 @@
 //! `cartkin nca DATA.csv`: non-compartmental analysis of every subject × analyte
-//! (SPEC §6) → `nca.csv` (one row per subject × analyte, a column per metric, the λz
+//! (docs/outputs.md) → `nca.csv` (one row per subject × analyte, a column per metric, the λz
 //! points used, the status of each partial AUC and any remarks) and `nca_summary.csv`
 //! (per dose level × analyte × metric: n, missing, geometric mean and CV%, mean, SD,
 //! median, min, max). A thin layer over [`cartkin::nca::analyse_dataset`].
@@ -7,12 +7,13 @@
 use std::path::PathBuf;
 
 use super::{CliError, OutArgs};
-use cartkin::data::{read_csv_with, Analyte, DvidMap, ReadOptions};
+use cartkin::data::{read_csv_with, Analyte, ReadOptions};
 use cartkin::nca::dataset::{kinetic_metric_names, partial_auc_name, BCELL_METRICS};
 use cartkin::nca::{
     analyse_dataset, summarise_rows, AucMethod, BcellSettings, BeyondTlast, BlqRule, BlqRules,
     GroupSummary, Grouping, NcaSettings, SubjectRow, TimeZero,
 };
+use cartkin::report::table::{finite, number, TableWriter};
 
 /// AUC rule on the command line.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -61,8 +62,14 @@ pub enum TimeZeroArg {
 pub struct NcaArgs {
     /// The dataset (long CSV; see data/README.md).
     pub data: PathBuf,
-    /// Analytes to analyse, comma-separated (default: every analyte in the data).
-    #[arg(long, value_delimiter = ',', value_name = "ANALYTE,...")]
+    /// Analytes to analyse, comma-separated, by name or DVID code (default: every
+    /// analyte in the data).
+    #[arg(
+        long,
+        visible_alias = "analytes",
+        value_delimiter = ',',
+        value_name = "ANALYTE,..."
+    )]
     pub analyte: Vec<String>,
     /// AUC rule: linear-up/log-down or linear.
     #[arg(long, value_enum, default_value = "linlog")]
@@ -178,12 +185,8 @@ pub fn run(args: NcaArgs) -> Result<(), CliError> {
     }
     .check()
     .map_err(input)?;
-    let dvid_map = match &args.dvid_map {
-        Some(text) => {
-            DvidMap::parse(text).map_err(|e| CliError::Input(format!("--dvid-map: {e}")))?
-        }
-        None => DvidMap::Default,
-    };
+    let dvid_map = super::dvid_map(args.dvid_map.as_deref())?;
+    let requested = super::analyte_names(&args.analyte, &dvid_map)?;
 
     let loaded = read_csv_with(&args.data, &ReadOptions { dvid_map })
         .map_err(|e| CliError::Input(e.to_string()))?;
@@ -196,8 +199,7 @@ pub fn run(args: NcaArgs) -> Result<(), CliError> {
         observed.clone()
     } else {
         let mut chosen = Vec::new();
-        for name in &args.analyte {
-            let a = Analyte::new(name);
+        for (name, a) in args.analyte.iter().zip(requested) {
             if !observed.contains(&a) {
                 return Err(CliError::Input(format!(
                     "--analyte: value '{name}': expected an analyte of {} ({})",
@@ -266,11 +268,10 @@ fn names(analytes: &[Analyte]) -> String {
         .join(", ")
 }
 
+/// A metric value: missing (an empty field, the convention of every cartkin table,
+/// `cartkin::report::table`) when absent or not finite.
 fn num(x: Option<f64>) -> String {
-    match x {
-        Some(v) if v.is_finite() => v.to_string(),
-        _ => "NA".to_string(),
-    }
+    finite(x)
 }
 
 fn write_rows(
@@ -279,7 +280,6 @@ fn write_rows(
     ends: &[f64],
     group_column: &str,
 ) -> std::io::Result<()> {
-    let mut w = csv::Writer::from_writer(buf);
     let mut header: Vec<String> = vec![
         "id".into(),
         "analyte".into(),
@@ -295,7 +295,7 @@ fn write_rows(
     header.push("lambda_z_times".into());
     header.extend(BCELL_METRICS.iter().map(|s| s.to_string()));
     header.push("flags".into());
-    w.write_record(&header)?;
+    let mut w = TableWriter::new(buf, Some(&header))?;
     for r in rows {
         let mut rec: Vec<String> = vec![
             r.id.clone(),
@@ -312,7 +312,7 @@ fn write_rows(
                     Some(l) => l
                         .times
                         .iter()
-                        .map(|t| t.to_string())
+                        .map(|&t| number(t))
                         .collect::<Vec<_>>()
                         .join(";"),
                     None => String::new(),
@@ -325,9 +325,9 @@ fn write_rows(
         }
         rec.extend(r.bcell_values().into_iter().map(num));
         rec.push(r.flags());
-        w.write_record(&rec)?;
+        w.record(&rec)?;
     }
-    w.flush()
+    w.finish().map(|_| ())
 }
 
 fn write_summary(
@@ -335,25 +335,27 @@ fn write_summary(
     summary: &[GroupSummary],
     group_column: &str,
 ) -> std::io::Result<()> {
-    let mut w = csv::Writer::from_writer(buf);
-    w.write_record([
-        group_column,
-        "analyte",
-        "metric",
-        "n",
-        "n_missing",
-        "n_positive",
-        "geo_mean",
-        "geo_cv_pct",
-        "mean",
-        "sd",
-        "median",
-        "min",
-        "max",
-    ])?;
+    let mut w = TableWriter::new(
+        buf,
+        Some([
+            group_column,
+            "analyte",
+            "metric",
+            "n",
+            "n_missing",
+            "n_positive",
+            "geo_mean",
+            "geo_cv_pct",
+            "mean",
+            "sd",
+            "median",
+            "min",
+            "max",
+        ]),
+    )?;
     for g in summary {
         let s = &g.stats;
-        w.write_record([
+        w.record([
             g.group.clone(),
             g.analyte.name().to_string(),
             g.metric.clone(),
@@ -369,5 +371,5 @@ fn write_summary(
             num(s.max),
         ])?;
     }
-    w.flush()
+    w.finish().map(|_| ())
 }

@@ -1,22 +1,29 @@
 //! `cartkin simulate`: virtual subjects at dose levels of a model, or a trial scenario
-//! (SPEC §4, §7) → `simulation.csv`, `summary.csv`, `endpoints.csv`,
+//! (docs/outputs.md) → `simulation.csv`, `summary.csv`, `endpoints.csv`,
 //! `endpoints_summary.csv`, optionally `dataset.csv`, and `run.json`. A thin layer over
 //! [`cartkin::simulate`]; see that module for the definitions.
+//!
+//! The run streams subjects to the files in chunks ([`cartkin::simulate::stream`]), after
+//! checking that its summary arrays fit in the available memory
+//! ([`cartkin::simulate::memory`]).
 
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use super::{CliError, OutArgs};
+use cartkin::cluster::ShardSpec;
 use cartkin::model::Model;
 use cartkin::report::sha256_hex;
 use cartkin::simulate::design::daily_grid;
 use cartkin::simulate::from_fit::FittedPopulation;
-use cartkin::simulate::output::{write_results, ModelInfo, RunContext};
+use cartkin::simulate::memory::{self, chunk_size, RunSize};
+use cartkin::simulate::output::{ModelInfo, RunContext};
 use cartkin::simulate::population::parse_covariate;
 use cartkin::simulate::scenario::LoadedScenario;
 use cartkin::simulate::{
-    simulate, DoseLevel, DoseUnit, Omega, Shard, SimulateError, SimulationDesign, Variability,
+    simulate_streamed, DoseLevel, DoseUnit, Omega, Profiles, ResultSink, SimulateError,
+    SimulationDesign, ValidDesign, Variability,
 };
 
 /// Arguments of `cartkin simulate`.
@@ -67,8 +74,14 @@ pub struct SimulateArgs {
     /// NAME~normal:MEAN:SD[:LOWER:UPPER], NAME~uniform:LOWER:UPPER, NAME~list:V1,V2,...
     #[arg(long = "covariate", conflicts_with = "scenario", value_name = "SPEC")]
     pub covariates: Vec<String>,
-    /// Analytes to simulate, comma-separated [default: every output of the model].
-    #[arg(long, value_delimiter = ',', conflicts_with = "scenario")]
+    /// Analytes to simulate, comma-separated, by name or DVID code [default: every
+    /// output of the model].
+    #[arg(
+        long,
+        visible_alias = "analytes",
+        value_delimiter = ',',
+        conflicts_with = "scenario"
+    )]
     pub analyte: Vec<String>,
     /// LLOQ of an analyte, repeatable: ANALYTE=VALUE [default: the model's].
     #[arg(
@@ -97,15 +110,27 @@ pub struct SimulateArgs {
     /// Random seed [default: the scenario's, else 1].
     #[arg(long)]
     pub seed: Option<u64>,
-    /// Worker threads [default: all cores].
+    /// Worker threads [default: all cores; 0 also means all cores].
     #[arg(long)]
     pub threads: Option<usize>,
-    /// Simulate only the i-th of N slices of the subjects (1 <= i <= N); join with `cartkin merge`.
-    #[arg(long, value_name = "i/N")]
+    /// Analytes of numeric DVID codes, e.g. `1=transgene,2=b_cells`, for the codes given
+    /// to --analyte and --lloq [default: code k is the k-th standard analyte].
+    #[arg(long, conflicts_with = "scenario", value_name = "CODE=ANALYTE,...")]
+    pub dvid_map: Option<String>,
+    /// Simulate only the i-th of N slices of the subjects (1 <= i <= N); join with
+    /// `cartkin merge`. `slurm`: the slice of this Slurm array task; `auto`: Slurm's
+    /// inside an array task, else all subjects.
+    #[arg(long, value_name = "i/N|slurm|auto")]
     pub shard: Option<String>,
+    #[command(flatten)]
+    pub slurm: super::slurm::SlurmArgs,
     /// Also write dataset.csv in the input CSV format (for `cartkin fit`).
     #[arg(long)]
     pub as_dataset: bool,
+    /// Per-subject profiles: `all` writes simulation.csv (subjects × analytes × times
+    /// rows), `none` leaves it out (summaries and endpoints only).
+    #[arg(long, default_value = "all", value_name = "all|none")]
+    pub profiles: String,
     /// A trial scenario (TOML, see data/trials/).
     #[arg(long, value_name = "FILE.toml")]
     pub scenario: Option<PathBuf>,
@@ -167,22 +192,62 @@ fn fitted_model(dir: &Path) -> Result<Model, CliError> {
         ))
     })?;
     let origin = run["model"]["origin"].as_str().unwrap_or_default();
-    let name = origin.strip_prefix("built-in ").unwrap_or(origin);
-    if name.is_empty() {
+    let recorded = run["model"]["sha256"].as_str().unwrap_or_default();
+    if let Some(name) = origin.strip_prefix("built-in ") {
+        let model =
+            Model::load(name).map_err(|e| input(format!("--fit: {}: {e}", path.display())))?;
+        if recorded != sha256_hex(model.source().as_bytes()) {
+            return Err(input(format!(
+                "--fit: model `{name}` has changed since the fit in {} (its SHA-256 differs from run.json's); give --model explicitly to simulate it anyway",
+                dir.display()
+            )));
+        }
+        return Ok(model);
+    }
+    if origin.is_empty() {
         return Err(input(format!(
             "--fit: {}: no model.origin; give the model with --model",
             path.display()
         )));
     }
-    let model = Model::load(name).map_err(|e| input(format!("--fit: {}: {e}", path.display())))?;
-    let recorded = run["model"]["sha256"].as_str().unwrap_or_default();
-    if recorded != sha256_hex(model.source().as_bytes()) {
-        return Err(input(format!(
-            "--fit: model `{name}` has changed since the fit in {} (its SHA-256 differs from run.json's); give --model explicitly to simulate it anyway",
-            dir.display()
-        )));
+    // A model file: where run.json says relative to the fit directory (model.path, written
+    // by cartkin fit), then the origin relative to the fit directory, then the origin as
+    // given (relative to the current directory). The first file with the recorded SHA-256
+    // is the fitted model.
+    let mut candidates = Vec::new();
+    if let Some(p) = run["model"]["path"].as_str() {
+        candidates.push(dir.join(p));
     }
-    Ok(model)
+    candidates.push(dir.join(origin));
+    candidates.push(PathBuf::from(origin));
+    let mut changed = None;
+    for c in &candidates {
+        if !c.is_file() {
+            continue;
+        }
+        let model =
+            Model::from_file(c).map_err(|e| input(format!("--fit: {}: {e}", path.display())))?;
+        if recorded == sha256_hex(model.source().as_bytes()) {
+            return Ok(model);
+        }
+        changed.get_or_insert(c.clone());
+    }
+    let tried = candidates
+        .iter()
+        .map(|c| c.display().to_string())
+        .collect::<Vec<_>>()
+        .join(", ");
+    Err(input(match changed {
+        Some(c) => format!(
+            "--fit: model file {} has changed since the fit in {} (its SHA-256 differs from run.json's); give --model explicitly to simulate it anyway",
+            c.display(),
+            dir.display()
+        ),
+        None => format!(
+            "--fit: {}: model file `{origin}` not found (tried {tried}); give the model with --model",
+            path.display()
+        ),
+    }))
 }
 
 /// Read a covariance matrix file (see `--omega`).
@@ -269,16 +334,29 @@ fn design_of(
             let sc = LoadedScenario::read(path).map_err(from_sim)?;
             let model = Model::load(&sc.model())
                 .map_err(|e| input(format!("{}: model: {e}", path.display())))?;
-            let mut d = sc.design(a.seed, &model).map_err(from_sim)?;
-            if let Some(n) = a.n {
-                for l in &mut d.doses {
-                    l.n = n;
-                }
+            let d = match a.n {
+                Some(n) => sc.design_per_level(a.seed, &model, n),
+                None => sc.design(a.seed, &model),
             }
+            .map_err(from_sim)?;
             (model, d, Some(sc))
         }
         None => {
+            let codes = super::dvid_map(a.dvid_map.as_deref())?;
             let n = if a.typical { 1 } else { a.n.unwrap_or(100) };
+            if let Some(days) = a.days {
+                // Before the grid is built: at least one analyte, every dose level.
+                let size = RunSize {
+                    largest_level: n as u128,
+                    subjects: n as u128 * a.dose.len() as u128,
+                    times: days as u128 + 1,
+                    analytes: 1,
+                    residual_error: false,
+                    summaries: a.shard.is_none() && !a.typical,
+                };
+                let (available, reported) = memory::available_bytes();
+                memory::check(&size, available, reported).map_err(from_sim)?;
+            }
             let times = if let Some(p) = &a.schedule {
                 read_schedule(p)?
             } else if !a.times.is_empty() {
@@ -294,12 +372,19 @@ fn design_of(
                     DoseUnit::Total
                 },
                 times,
-                analytes: a.analyte.clone(),
+                analytes: super::analyte_names(&a.analyte, &codes)?
+                    .iter()
+                    .map(|x| x.name().to_string())
+                    .collect(),
                 lloq: a
                     .lloq
                     .iter()
-                    .map(|s| name_value("--lloq", s))
-                    .collect::<Result<_, _>>()?,
+                    .map(|s| {
+                        let (name, v) = name_value("--lloq", s)?;
+                        let analyte = super::analyte_names(&[name], &codes)?.remove(0);
+                        Ok((analyte.name().to_string(), v))
+                    })
+                    .collect::<Result<_, CliError>>()?,
                 covariates: a
                     .covariates
                     .iter()
@@ -343,21 +428,56 @@ fn design_of(
     }
     design.residual_error = a.with_error;
     design.shard = match &a.shard {
-        Some(s) => Some(s.parse::<Shard>().map_err(from_sim)?),
+        Some(s) => s
+            .parse::<ShardSpec>()
+            .and_then(ShardSpec::resolve_from_process)
+            .map_err(|e| input(e.to_string()))?,
         None => None,
     };
     Ok((model, design, scenario))
 }
 
+/// The size of a checked design for the memory estimate.
+fn run_size(design: &ValidDesign) -> RunSize {
+    let d = &design.design;
+    RunSize {
+        largest_level: d.doses.iter().map(|l| l.n as u128).max().unwrap_or(0),
+        subjects: design.subject_range().len() as u128,
+        times: d.times.len() as u128,
+        analytes: design.analytes.len() as u128,
+        residual_error: d.residual_error,
+        summaries: d.shard.is_none() && d.variability != Variability::Typical,
+    }
+}
+
 /// Run `cartkin simulate`.
 pub fn run(a: SimulateArgs) -> Result<(), CliError> {
+    if a.slurm.slurm.is_some() {
+        if a.shard.is_some() {
+            return Err(input(
+                "--slurm and --shard: give one (--slurm N runs N shards)",
+            ));
+        }
+        design_of(&a)?; // refuse bad settings now, not in N jobs
+        return super::slurm::run_as_array("simulate", &a.out, &a.slurm);
+    }
+    let profiles: Profiles = a.profiles.parse().map_err(from_sim)?;
     let (model, design, scenario) = design_of(&a)?;
+    let total = design
+        .doses
+        .iter()
+        .try_fold(0usize, |acc, l| acc.checked_add(l.n));
+    if total.is_none() {
+        return Err(input(format!(
+            "--n: {} dose levels of {} subjects: expected a total number of subjects below 2^64",
+            design.doses.len(),
+            design.doses.first().map_or(0, |l| l.n)
+        )));
+    }
     let design = design.check(&model).map_err(from_sim)?;
-    let threads = match a.threads {
-        Some(0) => return Err(input("--threads 0: expected at least 1")),
-        Some(t) => t,
-        None => rayon::current_num_threads(),
-    };
+    let (available, reported) = memory::available_bytes();
+    memory::check(&run_size(&design), available, reported).map_err(from_sim)?;
+    let threads = super::thread_count(a.threads);
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(threads)
         .build()
@@ -383,8 +503,10 @@ pub fn run(a: SimulateArgs) -> Result<(), CliError> {
         }
     };
     let start = Instant::now();
-    let sim = pool
-        .install(|| simulate(&model, &design, &progress))
+    let mut sink = ResultSink::new(&out, &design, profiles, a.as_dataset).map_err(from_sim)?;
+    let chunk = chunk_size(design.design.times.len() * design.analytes.len());
+    let n_subjects = pool
+        .install(|| simulate_streamed(&model, &design, &mut sink, chunk, &progress))
         .map_err(from_sim)?;
     let elapsed = start.elapsed().as_secs_f64();
     if let Some(pb) = &bar {
@@ -400,17 +522,16 @@ pub fn run(a: SimulateArgs) -> Result<(), CliError> {
         elapsed_seconds: elapsed,
         as_dataset: a.as_dataset,
         scenario: scenario.map(|s| (s.file.clone(), sha256_hex(s.text.as_bytes()))),
+        profiles,
     };
-    let files = pool
-        .install(|| write_results(&out, &design, &sim, &ctx))
-        .map_err(from_sim)?;
+    let files = pool.install(|| sink.finish(&ctx)).map_err(from_sim)?;
     super::report::write_plots(&out, &a.plots, super::report::Plotted::Simulate)?;
     let plural = |n: usize, w: &str| format!("{n} {w}{}", if n == 1 { "" } else { "s" });
     println!(
         "simulated {} x {} x {} ({:.2} s) -> {}: {}, run.json",
-        plural(sim.subjects.len(), "subject"),
-        plural(sim.times.len(), "time"),
-        plural(sim.analytes.len(), "analyte"),
+        plural(n_subjects, "subject"),
+        plural(design.design.times.len(), "time"),
+        plural(design.analytes.len(), "analyte"),
         elapsed,
         out.path().display(),
         files.join(", ")

@@ -1,4 +1,4 @@
-//! Column names of the long CSV format (SPEC §2) and their resolution.
+//! Column names of the long CSV format (docs/data-format.md) and their resolution.
 //!
 //! Names are case-insensitive. Each role accepts its NONMEM/Monolix name and friendly
 //! aliases:

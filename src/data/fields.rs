@@ -84,12 +84,6 @@ pub fn parse_flag(field: &str) -> Result<Option<bool>, ()> {
     }
 }
 
-/// Format a number so that reading it back gives the same `f64` (shortest round-trip
-/// representation).
-pub fn format_number(x: f64) -> String {
-    format!("{x}")
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -117,7 +111,7 @@ mod tests {
         assert_eq!(parse_flag(""), Ok(None));
         assert_eq!(parse_flag("2"), Err(()));
         for x in [0.1, 1.0 / 3.0, 2.5e7, -7.0, 1e-300, 123456789.123] {
-            assert_eq!(parse_number(&format_number(x)), Ok(x));
+            assert_eq!(parse_number(&crate::report::table::number(x)), Ok(x));
         }
     }
 }

@@ -1,4 +1,4 @@
-//! Longitudinal CAR-T data: the long CSV format of SPEC §2 (one row per record,
+//! Longitudinal CAR-T data: the long CSV format of docs/data-format.md (one row per record,
 //! NONMEM/Monolix column names or friendly aliases), its validation, and the domain
 //! types the rest of cartkin works on.
 //!
@@ -54,7 +54,7 @@ pub struct Loaded {
     pub skipped: Vec<SkippedRecord>,
 }
 
-/// Read a dataset in the long CSV format (SPEC §2) with default options.
+/// Read a dataset in the long CSV format (docs/data-format.md) with default options.
 pub fn read_csv(path: &Path) -> Result<Loaded, DataError> {
     read_csv_with(path, &ReadOptions::default())
 }

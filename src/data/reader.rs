@@ -1,4 +1,4 @@
-//! Reading the long CSV format (SPEC §2) into records, one per data row.
+//! Reading the long CSV format (docs/data-format.md) into records, one per data row.
 //!
 //! Each row becomes an observation, a dose, or a record set aside (counted and
 //! explained). The rules, in NONMEM's terms:

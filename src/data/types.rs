@@ -4,12 +4,12 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::path::PathBuf;
 
-/// An analyte: what a record measures. Standard names (SPEC §2) carry a unit; any other
+/// An analyte: what a record measures. Standard names (docs/data-format.md) carry a unit; any other
 /// name is allowed when a model maps it.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Analyte(String);
 
-/// Standard analyte names and their units (SPEC §2).
+/// Standard analyte names and their units (docs/data-format.md).
 pub const STANDARD_ANALYTES: &[(&str, &str)] = &[
     ("transgene", "copies/ug gDNA"),
     ("cart_cells", "cells/uL"),
@@ -43,7 +43,7 @@ impl Analyte {
             .map(|(_, u)| *u)
     }
 
-    /// Whether this is one of the standard names of SPEC §2.
+    /// Whether this is one of the standard names of docs/data-format.md.
     pub fn is_standard(&self) -> bool {
         self.unit().is_some()
     }

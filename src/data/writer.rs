@@ -7,14 +7,16 @@
 //! (`EVID=2`), then observations (`EVID=0`; censored ones with `CENS=1` and the limit in
 //! `DV`). A constant covariate is written on every row of its subject; a time-varying
 //! one as its last value at or before the row's time (empty before its first step).
-//! Numbers are written in the shortest form that reads back to the same `f64`.
+//! The table follows the crate's one table convention ([`crate::report::table`]):
+//! numbers in the shortest form that reads back to the same `f64`, a missing field empty.
 
 use std::io::Write;
 
 use super::columns::Role;
-use super::fields::{format_number, is_missing, parse_number};
+use super::fields::{is_missing, parse_number};
 use super::issue::DataError;
 use super::types::{CovariateValue, Dataset, Subject};
+use crate::report::table::{number, TableWriter};
 
 /// Write `dataset` as CSV to `w`.
 pub fn write_csv<W: Write>(dataset: &Dataset, w: W) -> Result<(), DataError> {
@@ -27,7 +29,6 @@ pub fn write_csv<W: Write>(dataset: &Dataset, w: W) -> Result<(), DataError> {
         .subjects
         .iter()
         .any(|s| s.doses.iter().any(|d| d.duration.is_some()));
-    let mut out = csv::Writer::from_writer(w);
     let mut header: Vec<String> = ["ID", "TIME", "DV", "DVID", "CENS", "LLOQ", "EVID", "AMT"]
         .iter()
         .map(|s| s.to_string())
@@ -39,25 +40,23 @@ pub fn write_csv<W: Write>(dataset: &Dataset, w: W) -> Result<(), DataError> {
         header.push("DUR".into());
     }
     header.extend(names.iter().cloned());
-    write_record(&mut out, &header)?;
+    let mut out = TableWriter::new(w, Some(&header)).map_err(write_error)?;
     for subject in &dataset.subjects {
         for row in subject_rows(subject, has_cmt, has_dur)? {
             let mut record = row.fields;
             for name in &names {
                 record.push(covariate_text(subject, name, row.time)?);
             }
-            write_record(&mut out, &record)?;
+            out.record(&record).map_err(write_error)?;
         }
     }
-    out.flush().map_err(|e| DataError::Write {
-        reason: e.to_string(),
-    })
+    out.finish().map(|_| ()).map_err(write_error)
 }
 
-fn write_record<W: Write>(out: &mut csv::Writer<W>, record: &[String]) -> Result<(), DataError> {
-    out.write_record(record).map_err(|e| DataError::Write {
+fn write_error(e: std::io::Error) -> DataError {
+    DataError::Write {
         reason: e.to_string(),
-    })
+    }
 }
 
 /// Covariate columns: the dataset's names, then any other name a subject carries.
@@ -102,7 +101,7 @@ struct OutRow {
 
 fn finite(x: f64, what: &str, subject: &Subject) -> Result<String, DataError> {
     if x.is_finite() {
-        Ok(format_number(x))
+        Ok(number(x))
     } else {
         Err(DataError::Write {
             reason: format!("subject {}: {what} is {x}, not a finite number", subject.id),

@@ -282,8 +282,9 @@ pub fn neg2ll<M: Predict + ?Sized>(
     Ok(total)
 }
 
-/// g(f) and the residual standard deviation s of one record.
-fn scaled_prediction(error: ErrorModel, theta: &[f64], f: f64) -> (f64, f64) {
+/// g(f) and the residual standard deviation s of one record (g: identity, or ln for
+/// `logadd`; f ≤ 0 under `logadd` is evaluated at [`LOG_FLOOR`]).
+pub fn scaled_prediction(error: ErrorModel, theta: &[f64], f: f64) -> (f64, f64) {
     match error {
         ErrorModel::Additive { a } => (f, theta[a]),
         ErrorModel::Proportional { b } => (f, theta[b] * f.abs()),
@@ -321,7 +322,7 @@ mod tests {
 
     #[test]
     fn ln_phi_matches_scipy_log_ndtr() {
-        // scipy.special.log_ndtr 1.x (the peer venv), printed with repr().
+        // scipy.special.log_ndtr 1.x, printed with repr().
         let cases = [
             (-1000.0, -500_007.826_694_812_2),
             (-40.0, -804.608_442_013_753_9),

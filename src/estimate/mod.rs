@@ -1,6 +1,6 @@
 //! Estimation: the −2 log-likelihood of a subject's observations with Beal M3 censoring
 //! ([`likelihood`]), the objective on the estimation scale ([`objective`]) and individual
-//! maximum-likelihood fits ([`individual`]; SPEC §5, method `individual`).
+//! maximum-likelihood fits ([`individual`]; method `individual`, outputs in docs/outputs.md).
 //!
 //! Objective: F = −2 ln L = Σ over records of the contributions tabled in [`likelihood`]
 //! (including ln 2π), minimised over the free parameters ψ on their declared scales
@@ -28,6 +28,7 @@ pub mod individual;
 pub mod likelihood;
 pub mod objective;
 pub mod optimise;
+pub mod population;
 pub mod settings;
 pub mod start;
 pub mod summary;

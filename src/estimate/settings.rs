@@ -4,7 +4,7 @@
 //!
 //! | setting | default | unit / scale | valid range | meaning |
 //! |---|---|---|---|---|
-//! | `seed` | 20261129 | – | any u64 | seeds the Latin hypercube starts (ChaCha8, one stream per subject) |
+//! | `seed` | 20261129 | – | any u64 | seeds the Latin hypercube starts (ChaCha12, one stream per subject: `crate::rng`) |
 //! | `n_starts` | 48 | points | ≥ 0 | Latin-hypercube start points besides the typical values |
 //! | `n_local` | 1 | runs | 1 ..= n_starts + 1 | best start points refined by Nelder–Mead |
 //! | `start_width` | 3.0 | estimation scale | > 0 | half-width of the start box around the typical values (clipped to the bounds) |

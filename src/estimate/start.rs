@@ -5,22 +5,17 @@
 //! placed uniformly inside its stratum; strata are paired across coordinates by
 //! independent random permutations.
 //!
-//! Randomness: a ChaCha8 generator seeded with the run's seed, on stream = the subject's
-//! index in the dataset, so a subject's starts do not depend on the thread count or on
+//! Randomness: the crate's per-subject stream [`crate::rng::subject_rng`] (ChaCha12)
+//! seeded with the run's seed, on stream = the subject's index in the dataset, so a subject's starts do not depend on the thread count or on
 //! which other subjects are fitted alongside it.
 
 use rand::seq::SliceRandom;
-use rand::{Rng, SeedableRng};
-use rand_chacha::ChaCha8Rng;
+use rand::Rng;
 
 use super::objective::ParameterMap;
 
-/// The random generator of subject number `subject` (0-based) for `seed`.
-pub fn subject_rng(seed: u64, subject: u64) -> ChaCha8Rng {
-    let mut rng = ChaCha8Rng::seed_from_u64(seed);
-    rng.set_stream(subject);
-    rng
-}
+pub use crate::rng::subject_rng;
+use crate::rng::SubjectRng;
 
 /// Start points: `typical` first, then `n` Latin-hypercube points (see the module docs).
 pub fn start_points(
@@ -28,7 +23,7 @@ pub fn start_points(
     map: &ParameterMap,
     width: f64,
     n: usize,
-    rng: &mut ChaCha8Rng,
+    rng: &mut SubjectRng,
 ) -> Vec<Vec<f64>> {
     let d = typical.len();
     let mut points = Vec::with_capacity(n + 1);

@@ -1,6 +1,7 @@
 //! The tables of an individual fit as CSV: `individual.csv`, `parameters.csv` and
-//! `predictions.csv` (SPEC §4). Numbers are written in Rust's shortest round-trip form
-//! (every digit of the f64); a missing value is an empty field.
+//! `predictions.csv` (docs/outputs.md), through the crate's table writer and its conventions
+//! ([`crate::report::table`]: numbers in the shortest form that reads back to the same
+//! f64, a missing value is an empty field).
 //!
 //! - `individual.csv`: id, status, reason, neg2ll, n_obs, n_blq, evaluations, condition,
 //!   then for each model parameter p: p, p_se, p_rse_pct, p_ci_low, p_ci_high (fixed
@@ -19,13 +20,9 @@ use super::summary::ParameterSummary;
 use crate::data::Dataset;
 use crate::model::{Individual, Predict};
 
-fn num(v: Option<f64>) -> String {
-    v.map(|x| x.to_string()).unwrap_or_default()
-}
+use crate::report::table::{number, optional as num, TableWriter};
 
-fn csv_err(e: csv::Error) -> std::io::Error {
-    std::io::Error::other(e)
-}
+const NO_HEADER: Option<[&str; 0]> = None;
 
 /// Write `individual.csv`.
 pub fn write_individual<M: Predict + ?Sized, W: Write>(
@@ -33,7 +30,7 @@ pub fn write_individual<M: Predict + ?Sized, W: Write>(
     model: &M,
     fit: &IndividualFit,
 ) -> std::io::Result<()> {
-    let mut w = csv::Writer::from_writer(out);
+    let mut w = TableWriter::new(out, NO_HEADER)?;
     let mut header: Vec<String> = [
         "id",
         "status",
@@ -53,7 +50,7 @@ pub fn write_individual<M: Predict + ?Sized, W: Write>(
             header.push(format!("{}_{suffix}", p.name));
         }
     }
-    w.write_record(&header).map_err(csv_err)?;
+    w.record(&header)?;
     for s in &fit.subjects {
         let u = s.uncertainty.as_ref();
         let mut row = vec![
@@ -77,15 +74,15 @@ pub fn write_individual<M: Predict + ?Sized, W: Write>(
             row.push(pick(|u| &u.ci_low));
             row.push(pick(|u| &u.ci_high));
         }
-        w.write_record(&row).map_err(csv_err)?;
+        w.record(&row)?;
     }
-    w.flush()
+    w.finish().map(|_| ())
 }
 
 /// Write `parameters.csv`.
 pub fn write_parameters<W: Write>(out: W, rows: &[ParameterSummary]) -> std::io::Result<()> {
-    let mut w = csv::Writer::from_writer(out);
-    w.write_record([
+    let mut w = TableWriter::new(out, NO_HEADER)?;
+    w.record([
         "parameter",
         "estimate",
         "se",
@@ -98,10 +95,9 @@ pub fn write_parameters<W: Write>(out: W, rows: &[ParameterSummary]) -> std::io:
         "max",
         "n",
         "fixed",
-    ])
-    .map_err(csv_err)?;
+    ])?;
     for r in rows {
-        w.write_record([
+        w.record([
             r.name.clone(),
             num(r.estimate),
             num(r.se),
@@ -114,10 +110,9 @@ pub fn write_parameters<W: Write>(out: W, rows: &[ParameterSummary]) -> std::io:
             num(r.max),
             r.n.to_string(),
             r.fixed.to_string(),
-        ])
-        .map_err(csv_err)?;
+        ])?;
     }
-    w.flush()
+    w.finish().map(|_| ())
 }
 
 /// Write `predictions.csv` for the subjects of `dataset` (in the order of `fit`).
@@ -127,11 +122,10 @@ pub fn write_predictions<M: Predict + ?Sized, W: Write>(
     dataset: &Dataset,
     fit: &IndividualFit,
 ) -> std::io::Result<()> {
-    let mut w = csv::Writer::from_writer(out);
-    w.write_record([
+    let mut w = TableWriter::new(out, NO_HEADER)?;
+    w.record([
         "id", "time", "analyte", "dv", "cens", "pred", "ipred", "iwres",
-    ])
-    .map_err(csv_err)?;
+    ])?;
     let typical = &fit.map.base;
     for (subject, s) in dataset.subjects.iter().zip(&fit.subjects) {
         let r = &s.records;
@@ -155,18 +149,17 @@ pub fn write_predictions<M: Predict + ?Sized, W: Write>(
             _ => vec![None; r.len()],
         };
         for i in 0..r.len() {
-            w.write_record([
+            w.record([
                 s.id.clone(),
-                r.times[i].to_string(),
+                number(r.times[i]),
                 r.analytes[i].to_string(),
-                r.values[i].to_string(),
+                number(r.values[i]),
                 u8::from(r.censored[i]).to_string(),
                 num(pred_ok.then_some(pred[i])),
                 num(ipred_ok.then_some(ipred[i])),
                 num(res[i]),
-            ])
-            .map_err(csv_err)?;
+            ])?;
         }
     }
-    w.flush()
+    w.finish().map(|_| ())
 }

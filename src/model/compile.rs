@@ -11,11 +11,16 @@
 //!
 //! Constant sub-expressions are folded at compile time with the same `f64` operations
 //! the programs would use.
+//!
+//! The compiler's product is a [`Code`]: the programs, each a [`Routine`] (the validated
+//! [`Program`] with, beside it, its native code when the JIT compiled it), and the slot
+//! layout prediction needs.
 
 use std::collections::HashMap;
 
 use super::ast::{BinOp, Expr, ExprKind, Func};
 use super::error::{Located, Pos};
+use super::jit::{self, Native};
 use super::resolve::{Decls, Level, Sym};
 use super::select::{emit, fold, Node, Op};
 use super::vm::{pair_up, resolve_jumps, Block, Program, Slot};
@@ -299,6 +304,21 @@ impl<'a> Gen<'a> {
 
     /// Validate `code` into a program over all slots.
     pub fn program(&self, mut code: Block) -> Result<Program, Located> {
+        // Jump targets, term offsets and labels are 16-bit: refuse a program too large
+        // for them rather than wrap around.
+        let limit = u16::MAX as usize - 1;
+        if code.code.len() > limit || code.terms.len() > limit || code.labels as usize > limit {
+            return Err(Located::new(
+                Pos { line: 1, column: 1 },
+                format!(
+                    "the model compiles to {} instructions, {} sum terms and {} branches: \
+                     expected at most {limit} of each",
+                    code.code.len(),
+                    code.terms.len(),
+                    code.labels / 2
+                ),
+            ));
+        }
         pair_up(&mut code.code);
         resolve_jumps(&mut code.code);
         if self.next > Slot::MAX as usize {
@@ -317,5 +337,95 @@ impl<'a> Gen<'a> {
                 "internal error: a slot out of range",
             )
         })
+    }
+}
+
+/// The compiled programs and slot layout of a model.
+#[derive(Debug, Clone)]
+pub(crate) struct Code {
+    pub individual: Routine,
+    pub rhs: Routine,
+    pub outputs: Vec<(Routine, Slot)>,
+    pub template: Vec<f64>,
+    pub param_slots: Vec<Slot>,
+    pub covariates: Vec<(String, f64, Slot)>,
+    pub state_slots: Vec<Slot>,
+    pub init_slots: Vec<Slot>,
+    pub deriv_slots: Vec<Slot>,
+    pub stop_slots: Vec<Slot>,
+    /// Dose lines: target state and the slot of its scale; the first is the default.
+    pub doses: Vec<(usize, Slot)>,
+    pub names: Vec<(Slot, String)>,
+    /// A slot holding 1 (the scale of a dose into a state without a `dose` line).
+    pub unit_slot: Slot,
+}
+
+impl Code {
+    /// Every routine: individual, right-hand side, outputs.
+    fn routines_mut(&mut self) -> impl Iterator<Item = &mut Routine> {
+        [&mut self.individual, &mut self.rhs]
+            .into_iter()
+            .chain(self.outputs.iter_mut().map(|(r, _)| r))
+    }
+
+    /// Compile every program to native code (one JIT module for the model); on any
+    /// failure all stay with the interpreter.
+    pub fn compile_native(&mut self) {
+        let natives = {
+            let progs: Vec<&Program> = self.routines_mut().map(|r| &r.program).collect();
+            jit::compile(&progs)
+        };
+        if let Some(natives) = natives {
+            for (r, n) in self.routines_mut().zip(natives) {
+                r.native = Some(n);
+            }
+        }
+    }
+
+    /// The same code with every native routine dropped (the interpreter runs all).
+    pub fn interpreted(&self) -> Code {
+        let mut code = self.clone();
+        code.routines_mut().for_each(|r| r.native = None);
+        code
+    }
+
+    /// Whether the right-hand side and the outputs run as native code.
+    pub fn is_native(&self) -> bool {
+        self.rhs.native.is_some() && self.outputs.iter().all(|(r, _)| r.native.is_some())
+    }
+}
+
+/// A program and, beside it, the same program compiled to native code when available.
+#[derive(Debug, Clone)]
+pub(crate) struct Routine {
+    program: Program,
+    native: Option<Native>,
+}
+
+impl Routine {
+    /// A routine run by the interpreter until native code is compiled for it.
+    pub fn new(program: Program) -> Routine {
+        Routine {
+            program,
+            native: None,
+        }
+    }
+
+    /// The program.
+    pub fn program(&self) -> &Program {
+        &self.program
+    }
+
+    /// Run once over `s`: the native code when there is, else the interpreter (both
+    /// give bit-identical results).
+    ///
+    /// # Panics
+    /// When `s` is shorter than the program's slot count (a bug in the caller).
+    #[inline]
+    pub fn run(&self, s: &mut [f64]) {
+        match &self.native {
+            Some(n) => n.call(s),
+            None => self.program.interpret(s),
+        }
     }
 }

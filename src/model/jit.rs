@@ -132,21 +132,14 @@ impl Native {
     }
 }
 
-/// Compile `progs` to native code and attach it to them; on any failure leave them to
-/// the interpreter. Returns whether native code was attached.
-pub(crate) fn attach(progs: &mut [&mut Program]) -> bool {
+/// Compile `progs` to native code, one [`Native`] per program in order; `None` on any
+/// failure or when the environment variable `CARTKIN_NO_JIT` is set (the programs then
+/// stay with the interpreter).
+pub(crate) fn compile(progs: &[&Program]) -> Option<Vec<Native>> {
     if std::env::var_os("CARTKIN_NO_JIT").is_some() {
-        return false;
+        return None;
     }
-    match compile(progs) {
-        Some(natives) => {
-            for (p, n) in progs.iter_mut().zip(natives) {
-                p.set_native(Some(n));
-            }
-            true
-        }
-        None => false,
-    }
+    build(progs)
 }
 
 /// The imported math functions, by instruction kind.
@@ -159,7 +152,7 @@ struct Imports {
     max: FuncRef,
 }
 
-fn compile(progs: &[&mut Program]) -> Option<Vec<Native>> {
+fn build(progs: &[&Program]) -> Option<Vec<Native>> {
     let mut jb = JITBuilder::with_flags(&[("opt_level", "speed")], default_libcall_names()).ok()?;
     let syms: [(&str, *const u8); 6] = [
         ("cartkin_exp", libm::EXP),

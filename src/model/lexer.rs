@@ -141,7 +141,23 @@ pub(crate) struct Token {
 pub(crate) fn tokenize(src: &str) -> Result<Vec<Token>, Located> {
     let mut raw = Vec::new();
     let mut open: Vec<Pos> = Vec::new();
-    for (li, line) in src.lines().enumerate() {
+    let lines: Vec<&str> = src.lines().collect();
+    // The first word of the next non-blank line after each line (one backward pass, so
+    // the look-ahead below stays linear in the file's size).
+    let mut next_word: Vec<Option<String>> = vec![None; lines.len()];
+    for li in (1..lines.len()).rev() {
+        let text = lines[li].split('#').next().unwrap_or("").trim();
+        next_word[li - 1] = if text.is_empty() {
+            next_word[li].clone()
+        } else {
+            Some(
+                text.chars()
+                    .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                    .collect(),
+            )
+        };
+    }
+    for (li, line) in lines.iter().enumerate() {
         let chars: Vec<char> = line.chars().collect();
         let mut i = 0;
         while i < chars.len() {
@@ -224,17 +240,7 @@ pub(crate) fn tokenize(src: &str) -> Result<Vec<Token>, Located> {
         if let Some(p) = open.last() {
             // A line break inside parentheses continues the statement, unless the next
             // line plainly starts a new statement.
-            let next_word = src
-                .lines()
-                .skip(li + 1)
-                .map(|l| l.split('#').next().unwrap_or("").trim())
-                .find(|l| !l.is_empty())
-                .map(|l| {
-                    l.chars()
-                        .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
-                        .collect::<String>()
-                });
-            match next_word {
+            match &next_word[li] {
                 Some(w) if !STATEMENTS.contains(&w.as_str()) => continue,
                 _ => {
                     return Err(Located::new(
@@ -253,17 +259,26 @@ pub(crate) fn tokenize(src: &str) -> Result<Vec<Token>, Located> {
         });
     }
     let end = Pos {
-        line: src.lines().count() + 1,
+        line: lines.len() + 1,
         column: 1,
     };
+    // Whether the next token that is not a newline, after each token, is an option
+    // keyword (one backward pass).
+    let mut option_next = vec![false; raw.len()];
+    for k in (1..raw.len()).rev() {
+        option_next[k - 1] = match &raw[k].tok {
+            Tok::Newline => option_next[k],
+            Tok::Ident(w) => OPTIONS.contains(&w.as_str()),
+            _ => false,
+        };
+    }
     // Place statement ends: drop a newline after an operator or before an option
     // keyword, and collapse repeated newlines.
     let mut out: Vec<Token> = Vec::with_capacity(raw.len() + 1);
     for (k, token) in raw.iter().enumerate() {
         if token.tok == Tok::Newline {
             let prev = out.last().map(|t| &t.tok);
-            let next = raw[k + 1..].iter().find(|t| t.tok != Tok::Newline);
-            let next_is_option = matches!(next, Some(Token { tok: Tok::Ident(w), .. }) if OPTIONS.contains(&w.as_str()));
+            let next_is_option = option_next[k];
             if prev.is_none_or(|p| *p == Tok::Newline || p.continues()) || next_is_option {
                 continue;
             }

@@ -1,12 +1,16 @@
 //! Models: the editable model-file format, the expression language and the built-in
-//! CAR-T model library (SPEC §3, REFERENCES §2 and §4).
+//! CAR-T model library (docs/model-language.md; each model file cites its sources).
 //!
-//! A model file (format in `CONTRACTS.md`) is tokenized (`lexer`), parsed (`parser`)
+//! A model file (format in docs/model-language.md) is tokenized (`lexer`), parsed (`parser`)
 //! into statements (`ast`), checked (`resolve`: names, levels, lets in order), lowered
 //! into flat slot programs (`compile`, `vm`) and wrapped as a [`Model`] that implements
 //! [`Predict`] (`predict`: closed form, or ODE segments between stops and doses); the
 //! programs run as native code compiled with Cranelift (`jit`), the interpreter being
 //! the fallback and the reference.
+//!
+//! Dependencies run one way: `model` (the driver) → `compile` (owns the compiled
+//! `Code`; its routines hold a `vm::Program` and, beside it, `jit` native code) → `jit`
+//! → `vm`; `predict` → `model`, `compile`, `workspace`.
 
 mod ast;
 mod compile;
@@ -26,6 +30,7 @@ mod resolve;
 mod select;
 mod spec;
 mod vm;
+mod workspace;
 
 pub use error::ModelError;
 pub use library::builtin_names;

@@ -1,22 +1,22 @@
 //! [`Model`]: a model file parsed, checked and compiled.
 //!
-//! Parameter defaults (CONTRACTS): the transform is `log` when the typical value is > 0
-//! and the lower bound is ≥ 0 (or absent), else `identity`; bounds default to (0, ∞)
-//! for `log`, (−∞, ∞) for `identity` and (0, 1) for `logit`; `residual` parameters
-//! default to `log` and have no between-subject variability.
+//! Parameter defaults (docs/model-language.md): the transform is `log` when the typical
+//! value is > 0 and the lower bound is ≥ 0 (or absent), else `identity`; bounds default
+//! to (0, ∞) for `log`, (−∞, ∞) for `identity` and (0, 1) for `logit`; `residual`
+//! parameters default to `log` and have no between-subject variability.
 
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 
 use super::ast::{ErrorKind, Located as At, Stmt, TransformKw};
-use super::compile::Gen;
+use super::compile::{Code, Gen, Routine};
 use super::error::{did_you_mean, Located, ModelError, Pos};
 use super::library;
 use super::parser::parse;
-use super::predict::{Code, Workspace};
 use super::resolve::{Decls, Sym};
 use super::spec::{ErrorModel, Output, Parameter, Role, Transform};
 use super::vm::Slot;
+use super::workspace::Workspace;
 use crate::data::Analyte;
 use crate::solve::{Method, SolverOptions};
 
@@ -156,7 +156,11 @@ fn build(source: &str) -> Result<Model, Located> {
     let mut name: Option<String> = None;
     let mut description: Option<String> = None;
     let mut references = Vec::new();
-    let mut solver = SolverOptions::default();
+    // Without a `solver` statement: automatic stiffness switching.
+    let mut solver = SolverOptions {
+        method: Method::Auto,
+        ..SolverOptions::default()
+    };
     let mut solver_seen = false;
     let mut doses: Vec<(usize, Slot, Pos)> = Vec::new();
     let mut stops = Vec::new();
@@ -244,12 +248,13 @@ fn build(source: &str) -> Result<Model, Located> {
                 }
                 solver_seen = true;
                 solver.method = match method.text.as_str() {
+                    "auto" => Method::Auto,
                     "dopri5" => Method::Dopri5,
                     "rodas4" => Method::Rodas4,
                     other => {
                         return Err(Located::new(method.pos, format!(
-                            "unknown solver `{other}`{}: expected `dopri5` (explicit) or `rodas4` (stiff)",
-                            did_you_mean(other, ["dopri5", "rodas4"])
+                            "unknown solver `{other}`{}: expected `auto` (switches by stiffness, the default), `dopri5` (explicit) or `rodas4` (stiff)",
+                            did_you_mean(other, ["auto", "dopri5", "rodas4"])
                         )))
                     }
                 };
@@ -352,11 +357,11 @@ fn build(source: &str) -> Result<Model, Located> {
     let individual_code = std::mem::take(&mut gen.individual);
     let mut code = Code {
         unit_slot,
-        individual: gen.program(individual_code)?,
-        rhs: gen.program(rhs_code)?,
+        individual: Routine::new(gen.program(individual_code)?),
+        rhs: Routine::new(gen.program(rhs_code)?),
         outputs: out_progs
             .into_iter()
-            .map(|(c, s)| Ok((gen.program(c)?, s)))
+            .map(|(c, s)| Ok((Routine::new(gen.program(c)?), s)))
             .collect::<Result<Vec<_>, Located>>()?,
         template: gen.template(),
         param_slots: gen.param_slots.clone(),
@@ -373,11 +378,7 @@ fn build(source: &str) -> Result<Model, Located> {
         doses: doses.iter().map(|(i, s, _)| (*i, *s)).collect(),
         names: gen.names.clone(),
     };
-    {
-        let mut progs = vec![&mut code.individual, &mut code.rhs];
-        progs.extend(code.outputs.iter_mut().map(|(p, _)| p));
-        super::jit::attach(&mut progs);
-    }
+    code.compile_native();
     Ok(Model {
         name,
         description: description.unwrap_or_default(),

@@ -17,6 +17,6 @@ impl Native {
 }
 
 /// Leave every program to the interpreter.
-pub(crate) fn attach(_progs: &mut [&mut Program]) -> bool {
-    false
+pub(crate) fn compile(_progs: &[&Program]) -> Option<Vec<Native>> {
+    None
 }

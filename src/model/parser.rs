@@ -1,9 +1,17 @@
-//! Recursive-descent parser of model files (grammar in `CONTRACTS.md`).
+//! Recursive-descent parser of model files (grammar in docs/model-language.md).
 //!
 //! Expression precedence, lowest first:
 //! `||` < `&&` < comparisons (`< <= > >= == !=`) < `+ -` < `* /` < unary `-` < `^`,
 //! with `^` right-associative and binding tighter than unary minus, so
 //! `-x^2 = -(x^2)` and `2^3^2 = 2^9 = 512`.
+//!
+//! Depth limit: every later pass over an expression (name checks, lowering,
+//! instruction selection, dropping the tree) recurses once per level of the tree, so the
+//! parser refuses an expression whose tree is more than [`MAX_DEPTH`] levels deep (a
+//! long flat chain `a + b + c + ...` counts one level per operator, since it is a
+//! left-leaning tree), and stops its own recursion at the same number of nested
+//! parentheses, calls and prefix operators. The error is located where the limit is
+//! crossed, so a deeply nested input gives exit 1 and a message, never a stack overflow.
 
 use super::ast::{
     BinOp, ErrorKind, Expr, ExprKind, Func, Located as At, Name, ParamDecl, Stmt, TransformKw,
@@ -11,10 +19,20 @@ use super::ast::{
 use super::error::{did_you_mean, Located, Pos};
 use super::lexer::{tokenize, Tok, Token, STATEMENTS};
 
+/// The deepest expression tree accepted (levels of operators, calls and parentheses).
+///
+/// Far above what a kinetic model needs (the built-in models stay under 15), and low
+/// enough that every recursive pass fits in a 2 MiB thread stack in a debug build.
+pub(crate) const MAX_DEPTH: usize = 256;
+
 /// Parse a whole model text into statements.
 pub(crate) fn parse(src: &str) -> Result<Vec<At<Stmt>>, Located> {
     let tokens = tokenize(src)?;
-    let mut p = Parser { tokens, i: 0 };
+    let mut p = Parser {
+        tokens,
+        i: 0,
+        nesting: 0,
+    };
     let mut out = Vec::new();
     while p.peek() != &Tok::Eof {
         if p.peek() == &Tok::Newline {
@@ -31,9 +49,25 @@ pub(crate) fn parse(src: &str) -> Result<Vec<At<Stmt>>, Located> {
 struct Parser {
     tokens: Vec<Token>,
     i: usize,
+    /// Nested parentheses, calls and prefix operators open at the current token.
+    nesting: usize,
 }
 
 type R<T> = Result<T, Located>;
+
+/// An expression and the depth of its tree (1 for a number or a name).
+type Deep = (Expr, usize);
+
+/// The error for an expression deeper than [`MAX_DEPTH`], at `pos`.
+fn too_deep(pos: Pos) -> Located {
+    Located::new(
+        pos,
+        format!(
+            "expression nested deeper than {MAX_DEPTH} levels: expected at most {MAX_DEPTH} \
+             levels of parentheses, function calls and operators (split it with `let`)"
+        ),
+    )
+}
 
 impl Parser {
     fn peek(&self) -> &Tok {
@@ -330,10 +364,31 @@ impl Parser {
 
     /// Any expression.
     pub(crate) fn expr(&mut self) -> R<Expr> {
-        self.binary(0)
+        let at = self.pos();
+        Ok(self.nested(at, |p| p.binary(0))?.0)
     }
 
-    fn binary(&mut self, level: usize) -> R<Expr> {
+    /// Run `f` one nesting level deeper (opened by the token at `at`), refusing to go
+    /// beyond [`MAX_DEPTH`].
+    fn nested(&mut self, at: Pos, f: impl FnOnce(&mut Self) -> R<Deep>) -> R<Deep> {
+        if self.nesting >= MAX_DEPTH {
+            return Err(too_deep(at));
+        }
+        self.nesting += 1;
+        let out = f(self);
+        self.nesting -= 1;
+        out
+    }
+
+    /// A node over children of depth `depth`, refused beyond [`MAX_DEPTH`] (at `at`).
+    fn node(kind: ExprKind, pos: Pos, depth: usize, at: Pos) -> R<Deep> {
+        if depth >= MAX_DEPTH {
+            return Err(too_deep(at));
+        }
+        Ok((Expr { kind, pos }, depth + 1))
+    }
+
+    fn binary(&mut self, level: usize) -> R<Deep> {
         const LEVELS: &[&[(Tok, BinOp)]] = &[
             &[(Tok::OrOr, BinOp::Or)],
             &[(Tok::AndAnd, BinOp::And)],
@@ -351,59 +406,58 @@ impl Parser {
         if level == LEVELS.len() {
             return self.unary();
         }
-        let mut lhs = self.binary(level + 1)?;
+        let (mut lhs, mut depth) = self.binary(level + 1)?;
         while let Some(&(_, op)) = LEVELS[level].iter().find(|(t, _)| t == self.peek()) {
+            let at = self.pos();
             self.next();
-            let rhs = self.binary(level + 1)?;
+            let (rhs, d) = self.binary(level + 1)?;
             let pos = lhs.pos;
-            lhs = Expr {
-                kind: ExprKind::Binary(op, Box::new(lhs), Box::new(rhs)),
-                pos,
-            };
+            let kind = ExprKind::Binary(op, Box::new(lhs), Box::new(rhs));
+            (lhs, depth) = Self::node(kind, pos, depth.max(d), at)?;
         }
-        Ok(lhs)
+        Ok((lhs, depth))
     }
 
-    fn unary(&mut self) -> R<Expr> {
+    fn unary(&mut self) -> R<Deep> {
         if *self.peek() == Tok::Minus {
             let pos = self.pos();
             self.next();
-            let inner = self.unary()?;
-            return Ok(Expr {
-                kind: ExprKind::Neg(Box::new(inner)),
-                pos,
-            });
+            let (inner, d) = self.nested(pos, |p| p.unary())?;
+            return Self::node(ExprKind::Neg(Box::new(inner)), pos, d, pos);
         }
         if *self.peek() == Tok::Plus {
+            let at = self.pos();
             self.next();
-            return self.unary();
+            return self.nested(at, |p| p.unary());
         }
-        let base = self.primary()?;
+        let (base, db) = self.primary()?;
         if *self.peek() == Tok::Caret {
+            let at = self.pos();
             self.next();
-            let exp = self.unary()?;
+            let (exp, de) = self.nested(at, |p| p.unary())?;
             let pos = base.pos;
-            return Ok(Expr {
-                kind: ExprKind::Binary(BinOp::Pow, Box::new(base), Box::new(exp)),
-                pos,
-            });
+            let kind = ExprKind::Binary(BinOp::Pow, Box::new(base), Box::new(exp));
+            return Self::node(kind, pos, db.max(de), at);
         }
-        Ok(base)
+        Ok((base, db))
     }
 
-    fn primary(&mut self) -> R<Expr> {
+    fn primary(&mut self) -> R<Deep> {
         let pos = self.pos();
         match self.peek().clone() {
             Tok::Num(x) => {
                 self.next();
-                Ok(Expr {
-                    kind: ExprKind::Num(x),
-                    pos,
-                })
+                Ok((
+                    Expr {
+                        kind: ExprKind::Num(x),
+                        pos,
+                    },
+                    1,
+                ))
             }
             Tok::LParen => {
                 self.next();
-                let e = self.expr()?;
+                let e = self.nested(pos, |p| p.binary(0))?;
                 self.expect(Tok::RParen, "`)` to close the `(`")?;
                 Ok(e)
             }
@@ -413,10 +467,13 @@ impl Parser {
             Tok::Ident(name) => {
                 self.next();
                 if *self.peek() != Tok::LParen {
-                    return Ok(Expr {
-                        kind: ExprKind::Name(name),
-                        pos,
-                    });
+                    return Ok((
+                        Expr {
+                            kind: ExprKind::Name(name),
+                            pos,
+                        },
+                        1,
+                    ));
                 }
                 let Some((func, arity)) = Func::by_name(&name) else {
                     return Err(Located::new(
@@ -429,12 +486,17 @@ impl Parser {
                     ));
                 };
                 self.next();
-                let mut args = Vec::new();
+                let (mut args, mut depth) = (Vec::new(), 0);
+                let mut arg = |p: &mut Self| -> R<Expr> {
+                    let (e, d) = p.nested(pos, |p| p.binary(0))?;
+                    depth = depth.max(d);
+                    Ok(e)
+                };
                 if *self.peek() != Tok::RParen {
-                    args.push(self.expr()?);
+                    args.push(arg(self)?);
                     while *self.peek() == Tok::Comma {
                         self.next();
-                        args.push(self.expr()?);
+                        args.push(arg(self)?);
                     }
                 }
                 if *self.peek() != Tok::RParen {
@@ -451,10 +513,7 @@ impl Parser {
                     ));
                 }
                 self.next();
-                Ok(Expr {
-                    kind: ExprKind::Call(func, args),
-                    pos,
-                })
+                Self::node(ExprKind::Call(func, args), pos, depth, pos)
             }
             Tok::RParen => Err(Located::new(
                 pos,

@@ -12,44 +12,12 @@
 //! t clamped into the open interval (a, b), so an `if(t < tmax, …)` keeps its left-hand
 //! branch at b = tmax (enter_segment). Covariates are taken at t = 0 (baseline).
 
-use super::compile::{TC_SLOT, T_SLOT};
+use super::compile::{Code, Routine, TC_SLOT, T_SLOT};
 use super::model::Model;
 use super::spec::{Individual, Output, Parameter, Predict, PredictError};
-use super::vm::{Program, Slot};
+use super::vm::Slot;
+use super::workspace::Workspace;
 use crate::solve::{OdeSystem, SolveError, SolveStats, Solver};
-
-/// The compiled programs and slot layout of a model.
-#[derive(Debug, Clone)]
-pub(crate) struct Code {
-    pub individual: Program,
-    pub rhs: Program,
-    pub outputs: Vec<(Program, Slot)>,
-    pub template: Vec<f64>,
-    pub param_slots: Vec<Slot>,
-    pub covariates: Vec<(String, f64, Slot)>,
-    pub state_slots: Vec<Slot>,
-    pub init_slots: Vec<Slot>,
-    pub deriv_slots: Vec<Slot>,
-    pub stop_slots: Vec<Slot>,
-    /// Dose lines: target state and the slot of its scale; the first is the default.
-    pub doses: Vec<(usize, Slot)>,
-    pub names: Vec<(Slot, String)>,
-    /// A slot holding 1 (the scale of a dose into a state without a `dose` line).
-    pub unit_slot: Slot,
-}
-
-/// Reusable memory of one prediction (pooled in the model).
-#[derive(Debug, Default)]
-pub(crate) struct Workspace {
-    slots: Vec<f64>,
-    solver: Option<Solver>,
-    y: Vec<f64>,
-    ys: Vec<f64>,
-    rates: Vec<f64>,
-    breaks: Vec<f64>,
-    /// (time, state, amount·scale, duration or 0 for a bolus)
-    events: Vec<(f64, usize, f64, f64)>,
-}
 
 /// The ODE system seen by the solver.
 struct System<'a> {
@@ -329,6 +297,7 @@ impl Model {
     pub fn rhs_listing(&self) -> Vec<String> {
         self.code
             .rhs
+            .program()
             .code()
             .iter()
             .map(|i| format!("{i:?}"))
@@ -339,21 +308,15 @@ impl Model {
     /// native code is tested against).
     #[doc(hidden)]
     pub fn interpreted(&self) -> Model {
-        let mut code = (*self.code).clone();
-        code.individual.set_native(None);
-        code.rhs.set_native(None);
-        for (p, _) in &mut code.outputs {
-            p.set_native(None);
-        }
         let mut m = self.clone();
-        m.code = std::sync::Arc::new(code);
+        m.code = std::sync::Arc::new(self.code.interpreted());
         m
     }
 
     /// Whether the model's right-hand side and outputs run as native code.
     #[doc(hidden)]
     pub fn is_native(&self) -> bool {
-        self.code.rhs.is_native() && self.code.outputs.iter().all(|(p, _)| p.is_native())
+        self.code.is_native()
     }
 
     /// The ODE system for one individual with parameters `theta` (natural scale).
@@ -424,7 +387,7 @@ impl Model {
 
     /// The first named quantity of `prog` (in evaluation order) that is not finite.
     #[cold]
-    fn non_finite(&self, prog: &Program, s: &[f64], t: f64) -> PredictError {
+    fn non_finite(&self, prog: &Routine, s: &[f64], t: f64) -> PredictError {
         let name_of = |slot: Slot| {
             self.code
                 .names
@@ -441,6 +404,7 @@ impl Model {
         }
         if what.is_none() {
             what = prog
+                .program()
                 .results()
                 .into_iter()
                 .filter(|d| !s[*d as usize].is_finite())

@@ -323,8 +323,10 @@ pub(crate) fn emit(node: &Node, block: &mut Block, next: &mut usize, one: Slot) 
         (Op::Select, [c, a, b]) if is_op(a) || is_op(b) => {
             // Lazy: only the taken branch runs (`JumpZ` over the first when c = 0).
             let c = em!(*c);
-            let (other, end) = (block.labels, block.labels + 1);
-            block.labels += 2;
+            // (labels saturate: a block with that many `if`s is refused when it
+            // becomes a program, see `Gen::program`)
+            let (other, end) = (block.labels, block.labels.saturating_add(1));
+            block.labels = block.labels.saturating_add(2);
             block.code.push(Ins::JumpZ { c, to: other });
             let a = em!(*a);
             block.code.push(Ins::Jump { to: end });
@@ -398,7 +400,7 @@ mod tests {
         let r = emit(node, &mut block, &mut next, one);
         s.resize(next, 0.0);
         let n = block.code.len();
-        Program::new(block, next).unwrap().run(&mut s);
+        Program::new(block, next).unwrap().interpret(&mut s);
         (s[r as usize], n)
     }
 

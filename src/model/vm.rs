@@ -361,8 +361,6 @@ pub(crate) struct Program {
     nslots: usize,
     /// Whether the program has jumps (lazy `if`s); without, a plain loop runs it.
     jumps: bool,
-    /// The same program compiled to native code (see `jit.rs`), when available.
-    native: Option<super::jit::Native>,
 }
 
 pub(crate) fn flag(x: bool) -> f64 {
@@ -394,7 +392,6 @@ impl Program {
             code,
             terms,
             nslots,
-            native: None,
         })
     }
 
@@ -427,38 +424,12 @@ impl Program {
         self.nslots
     }
 
-    /// Attach native code compiled from this program.
-    pub fn set_native(&mut self, native: Option<super::jit::Native>) {
-        self.native = native;
-    }
-
-    /// Whether the program runs as native code.
-    pub fn is_native(&self) -> bool {
-        self.native.is_some()
-    }
-
-    /// Run the program once over `s`: the native code when there is, else the
-    /// interpreter (both give bit-identical results).
+    /// Run the program once over `s` with the interpreter (native code, when there is,
+    /// sits beside the program: `compile::Routine`).
     ///
     /// # Panics
     /// When `s` is shorter than the slot count the program was validated for (a bug in
     /// the caller, never caused by user input).
-    #[inline]
-    pub fn run(&self, s: &mut [f64]) {
-        assert!(
-            s.len() >= self.nslots,
-            "slot array too short for the program"
-        );
-        match &self.native {
-            Some(n) => n.call(s),
-            None => self.interpret(s),
-        }
-    }
-
-    /// Run the program with the interpreter.
-    ///
-    /// # Panics
-    /// As [`Program::run`].
     pub fn interpret(&self, s: &mut [f64]) {
         assert!(
             s.len() >= self.nslots,

@@ -24,7 +24,7 @@
 //!    quantifiable).
 //!
 //! Reference: PKNCA (Denney, Duvvuri, Buckeridge 2015; `pk.nca`), with the CAR-T
-//! conventions of cartkin's SPEC §6.
+//! conventions of cartkin (docs/outputs.md, `nca.csv`).
 
 use std::fmt;
 

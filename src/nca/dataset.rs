@@ -10,9 +10,10 @@
 //!   [`super::depletion_endpoints`] (baseline, nadir, nadir % baseline).
 //!
 //! Dose level of a subject ([`Grouping`]): by default the `DOSE` covariate when the
-//! dataset has one, else the subject's total dose (sum of its dose records), else `NA`;
-//! or the value of a chosen covariate (at t = 0 when it varies over time); a subject
-//! without a value is in group `NA`. Numeric groups come first in increasing order,
+//! dataset has one, else the subject's total dose (sum of its dose records), else
+//! missing; or the value of a chosen covariate (at t = 0 when it varies over time); a
+//! subject without a value is in the group with a missing (empty) label, the missing
+//! value of every cartkin table ([`crate::report::table::MISSING`]). Numeric groups come first in increasing order,
 //! then the others by label.
 
 use std::collections::BTreeMap;
@@ -23,6 +24,7 @@ use super::settings::{ValidBcellSettings, ValidNcaSettings};
 use super::summary::{summarise, SummaryStats};
 use super::{analyse, NcaError, NcaResult};
 use crate::data::{Analyte, Dataset, Subject};
+use crate::report::table::MISSING;
 
 /// Which endpoints an analyte gets.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -132,6 +134,16 @@ pub const BCELL_METRICS: [&str; 8] = [
     "naive_fraction_at_recovery",
 ];
 
+/// The endpoint columns of a subject × analyte row, in order: the kinetic metrics
+/// ([`kinetic_metric_names`]) then the B-cell / depletion ones ([`BCELL_METRICS`]). The
+/// one schema of `nca.csv` and of `cartkin simulate`'s `endpoints.csv` (which reports a
+/// named selection of these columns).
+pub fn endpoint_columns(ends: &[f64]) -> Vec<String> {
+    let mut v = kinetic_metric_names(ends);
+    v.extend(BCELL_METRICS.iter().map(|s| s.to_string()));
+    v
+}
+
 /// Column name of the partial AUC ending at `end`: `auc0_28`.
 pub fn partial_auc_name(end: f64) -> String {
     format!("auc0_{end}")
@@ -159,6 +171,49 @@ impl SubjectRow {
             r.time_below_lloq,
         ]);
         v
+    }
+
+    /// Values aligned with [`endpoint_columns`].
+    pub fn endpoint_values(&self, ends: &[f64]) -> Vec<Option<f64>> {
+        let mut v = self.kinetic_values(ends);
+        v.extend(self.bcell_values());
+        v
+    }
+
+    /// The row of one profile of `analyte`, analysed by its kind ([`AnalyteKind`]);
+    /// `naive` is the subject's `naive_b` profile, used for `b_cells`. `n_obs` and
+    /// `n_blq` count the profile's samples.
+    #[allow(clippy::too_many_arguments)]
+    pub fn analyse(
+        id: String,
+        analyte: &Analyte,
+        group: String,
+        group_value: Option<f64>,
+        profile: &Profile,
+        naive: Option<&Profile>,
+        nca: &ValidNcaSettings,
+        bcell: &ValidBcellSettings,
+    ) -> Result<SubjectRow, NcaError> {
+        let mut row = SubjectRow {
+            id,
+            analyte: analyte.clone(),
+            group,
+            group_value,
+            n_obs: profile.samples().len(),
+            n_blq: profile.samples().iter().filter(|s| s.censored).count(),
+            pk: None,
+            bcell: None,
+            depletion: None,
+        };
+        match AnalyteKind::of(analyte) {
+            AnalyteKind::Kinetic => row.pk = Some(analyse(profile, nca)?),
+            AnalyteKind::Bcell => {
+                let naive = naive.filter(|_| analyte.name() == "b_cells");
+                row.bcell = Some(bcell_endpoints(profile, naive, bcell));
+            }
+            AnalyteKind::Depletion => row.depletion = Some(depletion_endpoints(profile)),
+        }
+        Ok(row)
     }
 
     /// B-cell / depletion values aligned with [`BCELL_METRICS`].
@@ -249,14 +304,14 @@ fn group_of(dataset: &Dataset, subject: &Subject, grouping: &Grouping) -> (Strin
             Some(x) => (x.to_string(), Some(x)),
             None => match subject.covariates.level(name) {
                 Some(level) => (level.to_string(), None),
-                None => ("NA".to_string(), None),
+                None => (MISSING.to_string(), None),
             },
         },
         None if !subject.doses.is_empty() => {
             let d = subject.total_dose();
             (d.to_string(), Some(d))
         }
-        None => ("NA".to_string(), None),
+        None => (MISSING.to_string(), None),
     }
 }
 
@@ -294,33 +349,27 @@ pub fn analyse_dataset(
                     .join(", "),
                 source: Box::new(e),
             };
-            let mut row = SubjectRow {
-                id: subject.id.clone(),
-                analyte: analyte.clone(),
-                group: group.clone(),
-                group_value,
-                n_obs,
-                n_blq,
-                pk: None,
-                bcell: None,
-                depletion: None,
+            let naive_profile = if analyte.name() == "b_cells"
+                && subject.observations_of(&naive).next().is_some()
+            {
+                Some(profile_of(subject, &naive)?)
+            } else {
+                None
             };
-            match AnalyteKind::of(analyte) {
-                AnalyteKind::Kinetic => {
-                    row.pk = Some(analyse(&profile, nca).map_err(in_subject)?);
-                }
-                AnalyteKind::Bcell => {
-                    let naive_profile = if analyte.name() == "b_cells"
-                        && subject.observations_of(&naive).next().is_some()
-                    {
-                        Some(profile_of(subject, &naive)?)
-                    } else {
-                        None
-                    };
-                    row.bcell = Some(bcell_endpoints(&profile, naive_profile.as_ref(), bcell));
-                }
-                AnalyteKind::Depletion => row.depletion = Some(depletion_endpoints(&profile)),
-            }
+            let mut row = SubjectRow::analyse(
+                subject.id.clone(),
+                analyte,
+                group.clone(),
+                group_value,
+                &profile,
+                naive_profile.as_ref(),
+                nca,
+                bcell,
+            )
+            .map_err(in_subject)?;
+            // Counted on the dataset's records of the analyte.
+            row.n_obs = n_obs;
+            row.n_blq = n_blq;
             rows.push(row);
         }
     }

@@ -49,7 +49,8 @@ pub use bcell::{
     bcell_endpoints, depletion_endpoints, BcellEndpoints, BcellFlag, DepletionEndpoints,
 };
 pub use dataset::{
-    analyse_dataset, summarise_rows, AnalyteKind, GroupSummary, Grouping, SubjectRow,
+    analyse_dataset, endpoint_columns, summarise_rows, AnalyteKind, GroupSummary, Grouping,
+    SubjectRow,
 };
 pub use lambda_z::LambdaZ;
 pub use profile::{Profile, Sample};

@@ -1,6 +1,6 @@
 //! Output directories and atomic writes.
 //!
-//! Policy (SPEC §4): an existing output directory that already holds files is refused
+//! Policy (docs/outputs.md): an existing output directory that already holds files is refused
 //! unless `--force`; every file is first written to `.<name>.tmp-<pid>` in the same
 //! directory and then renamed, so a reader never sees half a file and an interrupted
 //! run leaves the previous file intact.
@@ -124,6 +124,108 @@ pub fn write_atomic(target: &Path, bytes: &[u8]) -> Result<(), OutputError> {
     result.map_err(io_err)
 }
 
+/// A file written in a stream through a temporary name in the same directory, renamed
+/// to its final name by [`AtomicFile::commit`]; dropped without a commit (an error
+/// on the way), the temporary file is removed and any previous file is left intact.
+pub struct AtomicFile {
+    target: PathBuf,
+    tmp: PathBuf,
+    out: Option<io::BufWriter<fs::File>>,
+}
+
+impl AtomicFile {
+    /// Start writing `target` (through `.<name>.tmp-<pid>`).
+    pub fn create(target: &Path) -> Result<Self, OutputError> {
+        let dir = target.parent().unwrap_or_else(|| Path::new("."));
+        let name = target
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
+        let file = fs::File::create(&tmp).map_err(|source| OutputError::Io {
+            path: target.into(),
+            source,
+        })?;
+        Ok(AtomicFile {
+            target: target.into(),
+            tmp,
+            out: Some(io::BufWriter::with_capacity(1 << 20, file)),
+        })
+    }
+
+    /// The final path.
+    pub fn path(&self) -> &Path {
+        &self.target
+    }
+
+    /// An I/O error on this file.
+    pub fn error(&self, source: io::Error) -> OutputError {
+        OutputError::Io {
+            path: self.target.clone(),
+            source,
+        }
+    }
+
+    /// Flush, sync and rename to the final name.
+    pub fn commit(mut self) -> Result<PathBuf, OutputError> {
+        let result = (|| {
+            if let Some(w) = self.out.take() {
+                let file = w.into_inner().map_err(|e| e.into_error())?;
+                file.sync_all()?;
+            }
+            fs::rename(&self.tmp, &self.target)
+        })();
+        result.map_err(|e| self.error(e))?;
+        Ok(self.target.clone())
+    }
+}
+
+impl Write for AtomicFile {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        match &mut self.out {
+            Some(w) => w.write(buf),
+            None => Err(io::Error::other("file already committed")),
+        }
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        match &mut self.out {
+            Some(w) => w.flush(),
+            None => Ok(()),
+        }
+    }
+}
+
+impl Drop for AtomicFile {
+    fn drop(&mut self) {
+        if self.out.take().is_some() {
+            let _ = fs::remove_file(&self.tmp);
+        }
+    }
+}
+
+/// The path of `file` relative to the directory `dir` (both resolved to absolute,
+/// canonical paths first), e.g. `../models/m.model`; `None` when either cannot be
+/// resolved or they share no root (another drive).
+pub fn relative_path(dir: &Path, file: &Path) -> Option<PathBuf> {
+    let dir = fs::canonicalize(dir).ok()?;
+    let file = fs::canonicalize(file).ok()?;
+    let d: Vec<_> = dir.components().collect();
+    let f: Vec<_> = file.components().collect();
+    if d.first() != f.first() {
+        return None;
+    }
+    let common = d.iter().zip(&f).take_while(|(a, b)| a == b).count();
+    let mut rel = PathBuf::new();
+    for _ in common..d.len() {
+        rel.push("..");
+    }
+    for c in &f[common..] {
+        rel.push(c);
+    }
+    Some(rel)
+}
+
 /// SHA-256 of a byte string, lower-case hex.
 pub fn sha256_hex(bytes: &[u8]) -> String {
     let digest = Sha256::digest(bytes);
@@ -160,5 +262,37 @@ mod tests {
         assert_eq!(fs::read(tmp.path().join("a.csv")).unwrap(), b"x\n2\n");
         // no temporary file is left behind
         assert_eq!(fs::read_dir(tmp.path()).unwrap().count(), 1);
+    }
+
+    #[test]
+    fn atomic_file_appears_only_on_commit() {
+        let tmp = tempfile::tempdir().unwrap();
+        let target = tmp.path().join("big.csv");
+        fs::write(&target, b"old\n").unwrap();
+        let mut f = AtomicFile::create(&target).unwrap();
+        f.write_all(b"new\n").unwrap();
+        // the previous file is intact until the commit
+        assert_eq!(fs::read(&target).unwrap(), b"old\n");
+        f.commit().unwrap();
+        assert_eq!(fs::read(&target).unwrap(), b"new\n");
+        // an abandoned file leaves neither a temporary file nor a change
+        let mut g = AtomicFile::create(&target).unwrap();
+        g.write_all(b"partial").unwrap();
+        drop(g);
+        assert_eq!(fs::read(&target).unwrap(), b"new\n");
+        assert_eq!(fs::read_dir(tmp.path()).unwrap().count(), 1);
+    }
+
+    #[test]
+    fn relative_path_goes_up_then_down() {
+        let tmp = tempfile::tempdir().unwrap();
+        fs::create_dir_all(tmp.path().join("fits/a")).unwrap();
+        fs::create_dir_all(tmp.path().join("models")).unwrap();
+        fs::write(tmp.path().join("models/m.model"), b"x").unwrap();
+        let rel = relative_path(
+            &tmp.path().join("fits/a"),
+            &tmp.path().join("models/m.model"),
+        );
+        assert_eq!(rel, Some(PathBuf::from("../../models/m.model")));
     }
 }

@@ -14,22 +14,30 @@
 //!   nadir % baseline).
 //!
 //! A metric that does not apply to an analyte, or cannot be computed, is missing.
+//! The columns are a named selection ([`METRICS`]) of the NCA library's one endpoint
+//! schema ([`crate::nca::endpoint_columns`], the columns of `cartkin nca`'s `nca.csv`),
+//! and their values come from the same [`SubjectRow`] as there, so a metric has the same
+//! name and definition in both commands; flags are [`SubjectRow::flags`].
+//!
 //! `endpoints_summary.csv` has one row per dose level × analyte: subjects, then for
 //! every metric the number of non-missing values, the median and the 5th and 95th
-//! percentiles (type 7, [`super::percentile`]).
+//! percentiles (type 7, [`super::percentile`]). [`EndpointAccumulator`] keeps 13 `f64`
+//! per subject × analyte for it (missing as NaN), so a run streams its rows to the file.
 
 use rayon::prelude::*;
 
 use super::percentile::type7;
 use super::run::{SimulatedSubject, Simulation};
-use super::summary::dose_groups;
 use crate::data::Analyte;
 use crate::nca::{
-    analyse, bcell_endpoints, depletion_endpoints, AnalyteKind, BcellSettings, BeyondTlast,
-    NcaSettings, Profile, Sample, ValidBcellSettings, ValidNcaSettings,
+    endpoint_columns, BcellSettings, BeyondTlast, NcaSettings, Profile, Sample, SubjectRow,
+    ValidBcellSettings, ValidNcaSettings,
 };
 
-/// Endpoint columns of `endpoints.csv`, in order.
+/// Ends of the partial AUCs of simulated endpoints (days).
+pub const AUC_ENDS: [f64; 2] = [28.0, 365.0];
+
+/// Endpoint columns of `endpoints.csv`, in order: names of [`endpoint_columns`]`(AUC_ENDS)`.
 pub const METRICS: [&str; 13] = [
     "cmax",
     "tmax",
@@ -45,6 +53,13 @@ pub const METRICS: [&str; 13] = [
     "time_to_recovery",
     "naive_fraction_at_recovery",
 ];
+
+/// Positions of [`METRICS`] in [`endpoint_columns`]`(AUC_ENDS)`.
+fn metric_positions() -> [usize; 13] {
+    let all = endpoint_columns(&AUC_ENDS);
+    // Every name of METRICS is a column of the schema (unit test below).
+    METRICS.map(|m| all.iter().position(|c| c == m).unwrap_or(usize::MAX))
+}
 
 /// Endpoints of one subject for one analyte.
 #[derive(Debug, Clone, PartialEq)]
@@ -90,7 +105,7 @@ pub struct EndpointSummaryRow {
 /// The NCA settings of simulated endpoints (see the module header).
 pub fn nca_settings() -> ValidNcaSettings {
     let s = NcaSettings {
-        partial_ends: vec![28.0, 365.0],
+        partial_ends: AUC_ENDS.to_vec(),
         beyond_tlast: BeyondTlast::Truncate,
         ..NcaSettings::default()
     };
@@ -113,66 +128,59 @@ fn profile(sim: &Simulation, s: &SimulatedSubject, k: usize) -> Result<Profile, 
     Profile::new(samples).map_err(|e| e.to_string())
 }
 
+/// The settings of the endpoint computation.
+pub struct EndpointSettings {
+    nca: ValidNcaSettings,
+    bcell: ValidBcellSettings,
+    positions: [usize; 13],
+}
+
+impl Default for EndpointSettings {
+    fn default() -> Self {
+        EndpointSettings {
+            nca: nca_settings(),
+            bcell: BcellSettings::default().check().unwrap_or_default(),
+            positions: metric_positions(),
+        }
+    }
+}
+
 /// Endpoints of one subject, one row per simulated analyte.
 pub fn subject_endpoints(
     sim: &Simulation,
     s: &SimulatedSubject,
-    nca: &ValidNcaSettings,
-    bcell: &ValidBcellSettings,
+    settings: &EndpointSettings,
 ) -> Vec<EndpointRow> {
     let naive = sim.analytes.iter().position(|a| a.name() == "naive_b");
     (0..sim.analytes.len())
         .map(|k| {
             let analyte = sim.analytes[k].clone();
             let mut values = [None; 13];
-            let flags = match profile(sim, s, k) {
+            let analysed = profile(sim, s, k).and_then(|p| {
+                let naive_profile = naive
+                    .filter(|_| analyte.name() == "b_cells")
+                    .and_then(|j| profile(sim, s, j).ok());
+                SubjectRow::analyse(
+                    s.id.to_string(),
+                    &analyte,
+                    String::new(),
+                    Some(s.dose),
+                    &p,
+                    naive_profile.as_ref(),
+                    &settings.nca,
+                    &settings.bcell,
+                )
+                .map_err(|e| e.to_string())
+            });
+            let flags = match analysed {
                 Err(e) => format!("not_analysed: {e}"),
-                Ok(p) => match AnalyteKind::of(&analyte) {
-                    AnalyteKind::Kinetic => match analyse(&p, nca) {
-                        Err(e) => format!("not_analysed: {e}"),
-                        Ok(r) => {
-                            values[0] = r.cmax;
-                            values[1] = r.tmax;
-                            values[2] = r.partial_auc(28.0);
-                            values[3] = r.partial_auc(365.0);
-                            values[4] = r.tlast;
-                            r.flags
-                                .iter()
-                                .map(|f| f.to_string())
-                                .collect::<Vec<_>>()
-                                .join(";")
-                        }
-                    },
-                    AnalyteKind::Bcell => {
-                        let naive_profile = match naive {
-                            Some(j) if analyte.name() == "b_cells" => profile(sim, s, j).ok(),
-                            _ => None,
-                        };
-                        let b = bcell_endpoints(&p, naive_profile.as_ref(), bcell);
-                        let d = b.depletion;
-                        values[5] = d.baseline;
-                        values[6] = d.nadir;
-                        values[7] = d.nadir_time;
-                        values[8] = d.nadir_pct_baseline;
-                        values[9] = b.time_to_aplasia;
-                        values[10] = b.aplasia_duration;
-                        values[11] = b.time_to_recovery;
-                        values[12] = b.naive_fraction_at_recovery;
-                        b.flags
-                            .iter()
-                            .map(|f| f.to_string())
-                            .collect::<Vec<_>>()
-                            .join(";")
+                Ok(row) => {
+                    let all = row.endpoint_values(&AUC_ENDS);
+                    for (v, &j) in values.iter_mut().zip(&settings.positions) {
+                        *v = all.get(j).copied().flatten();
                     }
-                    AnalyteKind::Depletion => {
-                        let d = depletion_endpoints(&p);
-                        values[5] = d.baseline;
-                        values[6] = d.nadir;
-                        values[7] = d.nadir_time;
-                        values[8] = d.nadir_pct_baseline;
-                        String::new()
-                    }
-                },
+                    row.flags()
+                }
             };
             EndpointRow {
                 id: s.id,
@@ -187,57 +195,100 @@ pub fn subject_endpoints(
 
 /// Endpoints of every subject (in id order, analytes in the simulation's order).
 pub fn endpoints(sim: &Simulation) -> Vec<EndpointRow> {
-    let nca = nca_settings();
-    let bcell = BcellSettings::default().check().unwrap_or_default();
+    let settings = EndpointSettings::default();
     sim.subjects
         .par_iter()
-        .map(|s| subject_endpoints(sim, s, &nca, &bcell))
+        .map(|s| subject_endpoints(sim, s, &settings))
         .collect::<Vec<_>>()
         .into_iter()
         .flatten()
         .collect()
 }
 
-/// Summary by dose level (order of first subject) × analyte (order of first row).
-pub fn summarise_endpoints(rows: &[EndpointRow]) -> Vec<EndpointSummaryRow> {
-    let mut analytes: Vec<Analyte> = Vec::new();
-    for r in rows {
-        if !analytes.contains(&r.analyte) {
-            analytes.push(r.analyte.clone());
-        }
-    }
-    let groups = dose_groups(rows.iter().map(|r| r.dose));
-    let mut out = Vec::new();
-    for (dose, members) in groups {
-        for a in &analytes {
-            let mine: Vec<&EndpointRow> = members
-                .iter()
-                .map(|&i| &rows[i])
-                .filter(|r| &r.analyte == a)
-                .collect();
-            if mine.is_empty() {
-                continue;
+/// Per dose level × analyte, the metric values of its rows (missing as NaN), for
+/// `endpoints_summary.csv`; rows are added in file order.
+#[derive(Debug, Default)]
+pub struct EndpointAccumulator {
+    analytes: Vec<Analyte>,
+    groups: Vec<(f64, Vec<Vec<[f64; 13]>>)>,
+}
+
+impl EndpointAccumulator {
+    /// Add one row.
+    pub fn add(&mut self, r: &EndpointRow) {
+        let a = match self.analytes.iter().position(|a| *a == r.analyte) {
+            Some(a) => a,
+            None => {
+                self.analytes.push(r.analyte.clone());
+                self.analytes.len() - 1
             }
-            let metrics = std::array::from_fn(|j| {
-                let mut v: Vec<f64> = mine
-                    .iter()
-                    .filter_map(|r| r.values[j].filter(|x| x.is_finite()))
-                    .collect();
-                v.sort_by(f64::total_cmp);
-                MetricSummary {
-                    n: v.len(),
-                    median: type7(&v, 0.5),
-                    p05: type7(&v, 0.05),
-                    p95: type7(&v, 0.95),
+        };
+        let g = match self.groups.iter().position(|(d, _)| *d == r.dose) {
+            Some(g) => g,
+            None => {
+                self.groups.push((r.dose, Vec::new()));
+                self.groups.len() - 1
+            }
+        };
+        let per_analyte = &mut self.groups[g].1;
+        if per_analyte.len() <= a {
+            per_analyte.resize_with(a + 1, Vec::new);
+        }
+        per_analyte[a].push(r.values.map(|v| v.unwrap_or(f64::NAN)));
+    }
+
+    /// Summary by dose level (order of first row) × analyte (order of first row).
+    pub fn finish(self) -> Vec<EndpointSummaryRow> {
+        let mut out = Vec::new();
+        for (dose, per_analyte) in self.groups {
+            for (a, rows) in per_analyte.into_iter().enumerate() {
+                if rows.is_empty() {
+                    continue;
                 }
-            });
-            out.push(EndpointSummaryRow {
-                dose,
-                analyte: a.clone(),
-                n: mine.len(),
-                metrics,
-            });
+                let metrics = std::array::from_fn(|j| {
+                    let mut v: Vec<f64> = rows
+                        .iter()
+                        .map(|r| r[j])
+                        .filter(|x| x.is_finite())
+                        .collect();
+                    v.sort_by(f64::total_cmp);
+                    MetricSummary {
+                        n: v.len(),
+                        median: type7(&v, 0.5),
+                        p05: type7(&v, 0.05),
+                        p95: type7(&v, 0.95),
+                    }
+                });
+                out.push(EndpointSummaryRow {
+                    dose,
+                    analyte: self.analytes[a].clone(),
+                    n: rows.len(),
+                    metrics,
+                });
+            }
+        }
+        out
+    }
+}
+
+/// Summary by dose level (order of first row) × analyte (order of first row).
+pub fn summarise_endpoints(rows: &[EndpointRow]) -> Vec<EndpointSummaryRow> {
+    let mut acc = EndpointAccumulator::default();
+    for r in rows {
+        acc.add(r);
+    }
+    acc.finish()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn metrics_are_columns_of_the_nca_schema() {
+        let all = endpoint_columns(&AUC_ENDS);
+        for (m, j) in METRICS.iter().zip(metric_positions()) {
+            assert_eq!(all.get(j).map(String::as_str), Some(*m));
         }
     }
-    out
 }

@@ -8,25 +8,30 @@
 //! slices of subjects and every row depends only on its subject, so this gives the rows
 //! of the unsharded run — and `summary.csv` and `endpoints_summary.csv` are computed
 //! from the merged rows read back (numbers are written so that they read back exactly,
-//! [`super::output::num`]). The merged files are byte-identical to an unsharded run's;
-//! run.json records the shards it came from.
+//! [`super::output::num`]), one subject at a time into the same bounded accumulators as
+//! a run ([`super::summary::SummaryAccumulator`]). The merged files are byte-identical
+//! to an unsharded run's; run.json records the shards it came from.
+//!
+//! Shards run with `--profiles none` have no `simulation.csv`: the merge then writes
+//! `endpoints.csv` and `endpoints_summary.csv` but no `simulation.csv` and no
+//! `summary.csv` (the exact percentiles need every profile), and says so in run.json
+//! (`"profiles": "none"`).
 
 use std::fs;
-use std::io::{self, BufRead, BufReader};
+use std::io::{self, BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 
 use serde_json::{json, Value};
 
-use super::endpoints::{summarise_endpoints, EndpointRow, METRICS};
-use super::output::{
-    endpoints_header, simulation_header, write_endpoint_summary, write_streamed, write_summary,
-};
+use super::endpoints::{EndpointAccumulator, EndpointRow, METRICS};
+use super::output::{endpoints_header, simulation_header, write_endpoint_summary, write_summary};
 use super::population::VirtualSubject;
 use super::run::{SimulatedSubject, Simulation};
-use super::summary::summarise;
+use super::stream::write_table;
+use super::summary::SummaryAccumulator;
 use super::SimulateError;
 use crate::data::Analyte;
-use crate::report::{sha256_file, OutputDir, OutputError};
+use crate::report::{sha256_file, AtomicFile, OutputDir, OutputError};
 
 fn merge_err(dir: &Path, message: impl Into<String>) -> SimulateError {
     SimulateError::Merge {
@@ -49,6 +54,22 @@ fn io_read(file: &Path, e: io::Error) -> SimulateError {
 
 /// Read simulation.csv back (subjects in file order; times from the first subject).
 pub fn read_simulation(path: &Path) -> Result<Simulation, SimulateError> {
+    let mut subjects = Vec::new();
+    let mut sim = for_each_subject(path, |_, s| {
+        subjects.push(s);
+        Ok(())
+    })?;
+    sim.subjects = subjects;
+    Ok(sim)
+}
+
+/// Read simulation.csv back one subject at a time: `each` gets the times, analytes and
+/// error flag read so far (a [`Simulation`] without subjects) and the next subject.
+/// Returns that [`Simulation`] without subjects.
+pub fn for_each_subject<F>(path: &Path, mut each: F) -> Result<Simulation, SimulateError>
+where
+    F: FnMut(&Simulation, SimulatedSubject) -> Result<(), SimulateError>,
+{
     let f = fs::File::open(path).map_err(|e| io_read(path, e))?;
     let mut lines = BufReader::new(f).lines();
     let header = match lines.next() {
@@ -76,11 +97,11 @@ pub fn read_simulation(path: &Path) -> Result<Simulation, SimulateError> {
     // Rows of the current subject: (analyte index, time, value, cens).
     let mut rows: Vec<(usize, f64, f64, bool)> = Vec::new();
     let mut current: Option<(usize, f64)> = None;
-    let finish = |sim: &mut Simulation,
-                  rows: &mut Vec<(usize, f64, f64, bool)>,
-                  id: usize,
-                  dose: f64,
-                  line: usize|
+    let mut finish = |sim: &mut Simulation,
+                      rows: &mut Vec<(usize, f64, f64, bool)>,
+                      id: usize,
+                      dose: f64,
+                      line: usize|
      -> Result<(), SimulateError> {
         if sim.times.is_empty() {
             let k0: Vec<f64> = rows.iter().filter(|r| r.0 == 0).map(|r| r.1).collect();
@@ -111,7 +132,8 @@ pub fn read_simulation(path: &Path) -> Result<Simulation, SimulateError> {
             values[t * na + k] = v;
             censored[t * na + k] = c;
         }
-        sim.subjects.push(SimulatedSubject {
+        rows.clear();
+        let subject = SimulatedSubject {
             id,
             dose,
             amount: f64::NAN,
@@ -122,10 +144,10 @@ pub fn read_simulation(path: &Path) -> Result<Simulation, SimulateError> {
             },
             values,
             censored,
-        });
-        rows.clear();
-        Ok(())
+        };
+        each(sim, subject)
     };
+    let mut seen_subject = false;
     let mut line_no = 1;
     for line in lines {
         line_no += 1;
@@ -162,7 +184,7 @@ pub fn read_simulation(path: &Path) -> Result<Simulation, SimulateError> {
         let analyte = Analyte::new(f[3]);
         let k = match sim.analytes.iter().position(|a| a == &analyte) {
             Some(k) => k,
-            None if sim.subjects.is_empty() => {
+            None if !seen_subject => {
                 sim.analytes.push(analyte);
                 sim.analytes.len() - 1
             }
@@ -177,6 +199,7 @@ pub fn read_simulation(path: &Path) -> Result<Simulation, SimulateError> {
         match current {
             Some((cid, cdose)) if cid != id => {
                 finish(&mut sim, &mut rows, cid, cdose, line_no - 1)?;
+                seen_subject = true;
                 current = Some((id, dose));
             }
             None => current = Some((id, dose)),
@@ -193,6 +216,16 @@ pub fn read_simulation(path: &Path) -> Result<Simulation, SimulateError> {
 
 /// Read endpoints.csv back.
 pub fn read_endpoints(path: &Path) -> Result<Vec<EndpointRow>, SimulateError> {
+    let mut rows = Vec::new();
+    for_each_endpoint(path, |r| rows.push(r))?;
+    Ok(rows)
+}
+
+/// Read endpoints.csv back one row at a time.
+pub fn for_each_endpoint<F>(path: &Path, mut each: F) -> Result<(), SimulateError>
+where
+    F: FnMut(EndpointRow),
+{
     let mut r = csv::Reader::from_path(path).map_err(|e| read_back(path, 0, e.to_string()))?;
     let header: Vec<String> = r
         .headers()
@@ -207,7 +240,6 @@ pub fn read_endpoints(path: &Path) -> Result<Vec<EndpointRow>, SimulateError> {
             format!("header: expected '{}'", endpoints_header().join(",")),
         ));
     }
-    let mut rows = Vec::new();
     for (i, rec) in r.records().enumerate() {
         let line = i + 2;
         let rec = rec.map_err(|e| read_back(path, line, e.to_string()))?;
@@ -236,7 +268,7 @@ pub fn read_endpoints(path: &Path) -> Result<Vec<EndpointRow>, SimulateError> {
         for (j, v) in values.iter_mut().enumerate() {
             *v = num(3 + j)?;
         }
-        rows.push(EndpointRow {
+        each(EndpointRow {
             id,
             dose,
             analyte: Analyte::new(&rec[2]),
@@ -244,7 +276,7 @@ pub fn read_endpoints(path: &Path) -> Result<Vec<EndpointRow>, SimulateError> {
             flags: rec[3 + METRICS.len()].to_string(),
         });
     }
-    Ok(rows)
+    Ok(())
 }
 
 fn read_json(dir: &Path) -> Result<Value, SimulateError> {
@@ -257,15 +289,16 @@ fn read_json(dir: &Path) -> Result<Value, SimulateError> {
 
 /// Concatenate `name` of every shard (header once) into `out`.
 fn concatenate(dirs: &[PathBuf], name: &str, out: &Path) -> Result<(), SimulateError> {
+    let mut file = AtomicFile::create(out)?;
     let mut header: Option<String> = None;
-    write_streamed(out, |w| {
+    let result = (|| -> io::Result<()> {
         for d in dirs {
             let f = fs::File::open(d.join(name))?;
             let mut lines = BufReader::new(f).lines();
             let h = lines.next().transpose()?.unwrap_or_default();
             match &header {
                 None => {
-                    writeln!(w, "{h}")?;
+                    writeln!(file, "{h}")?;
                     header = Some(h);
                 }
                 Some(first) if *first != h => {
@@ -277,11 +310,26 @@ fn concatenate(dirs: &[PathBuf], name: &str, out: &Path) -> Result<(), SimulateE
                 _ => {}
             }
             for l in lines {
-                writeln!(w, "{}", l?)?;
+                writeln!(file, "{}", l?)?;
             }
         }
         Ok(())
-    })
+    })();
+    result.map_err(|e| SimulateError::Output(file.error(e)))?;
+    file.commit()?;
+    Ok(())
+}
+
+/// Dose levels and their subject counts from the settings of a run.json.
+fn level_sizes(run: &Value) -> Vec<(f64, usize)> {
+    run["settings"]["doses"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|l| Some((l["dose"].as_f64()?, l["n"].as_u64()? as usize)))
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 /// Merge the shard directories `dirs` into `out` (see the module header).
@@ -314,7 +362,7 @@ pub fn merge(dirs: &[PathBuf], out: &OutputDir) -> Result<(), SimulateError> {
         }
         let first = shards.first().map(|s| &s.2);
         if let Some(f) = first {
-            for key in ["model", "settings", "as_dataset"] {
+            for key in ["model", "settings", "as_dataset", "profiles"] {
                 if f[key] != v[key] {
                     return Err(merge_err(
                         d,
@@ -341,30 +389,44 @@ pub fn merge(dirs: &[PathBuf], out: &OutputDir) -> Result<(), SimulateError> {
     let ordered: Vec<PathBuf> = shards.iter().map(|s| s.1.clone()).collect();
     let template = shards[0].2.clone();
     let as_dataset = template["as_dataset"] == json!(true);
-    let mut files = vec!["simulation.csv", "endpoints.csv"];
-    if as_dataset {
-        files.push("dataset.csv");
+    // Shards written before `--profiles` existed have profiles.
+    let profiles = template["profiles"] != json!("none");
+    let mut all = Vec::new();
+    if profiles {
+        all.push("simulation.csv");
     }
-    for f in &files {
-        concatenate(&ordered, f, &out.file(f))?;
-    }
-    let sim = read_simulation(&out.file("simulation.csv"))?;
-    let rows = summarise(&sim);
-    write_streamed(&out.file("summary.csv"), |w| write_summary(&rows, w))?;
-    let ep = read_endpoints(&out.file("endpoints.csv"))?;
-    let es = summarise_endpoints(&ep);
-    write_streamed(&out.file("endpoints_summary.csv"), |w| {
-        write_endpoint_summary(&es, w)
-    })?;
-    let mut all = vec![
-        "simulation.csv",
-        "endpoints.csv",
-        "summary.csv",
-        "endpoints_summary.csv",
-    ];
+    all.push("endpoints.csv");
     if as_dataset {
         all.push("dataset.csv");
     }
+    for f in &all {
+        concatenate(&ordered, f, &out.file(f))?;
+    }
+    if profiles {
+        let sizes = level_sizes(&template);
+        let path = out.file("simulation.csv");
+        let mut acc: Option<SummaryAccumulator> = None;
+        for_each_subject(&path, |sim, s| {
+            let a = acc.get_or_insert_with(|| {
+                SummaryAccumulator::new(&sim.times, &sim.analytes, sim.residual_error, &sizes)
+            });
+            a.add(&s)
+                .map_err(|m| read_back(&path, 0, format!("{m} (run.json settings)")))
+        })?;
+        let rows = match acc {
+            Some(a) => a.finish().map_err(|m| read_back(&path, 0, m))?,
+            None => Vec::new(),
+        };
+        write_table(out, "summary.csv", |w| write_summary(&rows, w))?;
+        all.push("summary.csv");
+    }
+    let mut es = EndpointAccumulator::default();
+    for_each_endpoint(&out.file("endpoints.csv"), |r| es.add(&r))?;
+    let es = es.finish();
+    write_table(out, "endpoints_summary.csv", |w| {
+        write_endpoint_summary(&es, w)
+    })?;
+    all.push("endpoints_summary.csv");
     let mut hashes = serde_json::Map::new();
     for f in all {
         let path = out.file(f);

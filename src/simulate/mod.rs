@@ -1,5 +1,5 @@
 //! Simulation of virtual populations and dose levels over the one-year follow-up
-//! (SPEC §4 `cartkin simulate`, §7), written against the [`crate::model::Predict`]
+//! (`cartkin simulate`, docs/outputs.md), written against the [`crate::model::Predict`]
 //! contract only.
 //!
 //! For subject i (global index k, 0-based, id k + 1) of dose level d:
@@ -42,8 +42,10 @@
 //! | [`population`] | Ω, covariate distributions, the per-subject random stream, virtual subjects |
 //! | [`design`] | [`SimulationDesign`] → checked [`design::ValidDesign`]: dose levels, times, analytes, LLOQs, shards |
 //! | [`run`] | [`simulate`]: rayon over subjects, predictions, residual error, censoring |
+//! | [`stream`] | a run in bounded memory: chunks of subjects streamed to the files, `--profiles` |
+//! | [`memory`] | the memory a run needs, checked against what is available |
 //! | [`percentile`] | type-7 percentiles |
-//! | [`summary`] | per dose × analyte × time percentiles |
+//! | [`summary`] | per dose × analyte × time percentiles, one dose level in memory at a time |
 //! | [`endpoints`] | per subject × analyte endpoints and their summary by dose |
 //! | [`output`] | the result files and run.json |
 //! | [`merge`] | reading result files back, `cartkin merge` |
@@ -54,12 +56,14 @@ pub mod dataset;
 pub mod design;
 pub mod endpoints;
 pub mod from_fit;
+pub mod memory;
 pub mod merge;
 pub mod output;
 pub mod percentile;
 pub mod population;
 pub mod run;
 pub mod scenario;
+pub mod stream;
 pub mod summary;
 
 use std::path::PathBuf;
@@ -67,6 +71,7 @@ use std::path::PathBuf;
 pub use design::{DoseLevel, DoseUnit, Shard, SimulationDesign, ValidDesign, Variability};
 pub use population::{CovariateDistribution, Omega, Population, VirtualSubject};
 pub use run::{simulate, SimulatedSubject, Simulation};
+pub use stream::{simulate_streamed, Profiles, ResultSink};
 
 use crate::model::PredictError;
 

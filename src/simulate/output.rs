@@ -10,16 +10,17 @@
 //! | `dataset.csv` | the input format ([`crate::data::write_csv`]), with `--as-dataset` | subject |
 //! | `run.json` | model and its sha256, seed, settings, shard, files and their sha256 | |
 //!
-//! `dose` is the dose level as given (cells, or cells/kg). Numbers are written in the
-//! shortest form that reads back to the same `f64` (plain decimals between 1e-5 and
-//! 1e16, exponent form outside), so summaries recomputed from the files equal those of
-//! the run; missing values are empty. A shard writes `simulation.csv`, `endpoints.csv`,
-//! `dataset.csv` (when asked) and `run.json`; `cartkin merge` ([`super::merge`]) joins
-//! the shards and computes the summaries.
+//! `dose` is the dose level as given (cells, or cells/kg). Tables follow the crate's one
+//! table convention ([`crate::report::table`]): numbers in the shortest form that reads
+//! back to the same `f64`, so summaries recomputed from the files equal those of the
+//! run; a missing value is an empty field. `--profiles none` leaves out
+//! `simulation.csv`. A shard writes `simulation.csv`, `endpoints.csv`, `dataset.csv`
+//! (when asked) and `run.json`; `cartkin merge` ([`super::merge`]) joins the shards and
+//! computes the summaries. The files are written in a stream ([`super::stream`]).
 
-use std::fs;
-use std::io::{self, BufWriter, Write};
-use std::path::{Path, PathBuf};
+use std::io::{self, Write};
+use std::ops::Range;
+use std::path::PathBuf;
 
 use serde_json::json;
 
@@ -27,8 +28,10 @@ use super::design::{DoseUnit, ValidDesign, Variability};
 use super::endpoints::{EndpointRow, EndpointSummaryRow, METRICS};
 use super::population::{CovariateDistribution, Omega};
 use super::run::Simulation;
+use super::stream::{simulate_chunks, Profiles, ResultSink};
 use super::summary::SummaryRow;
 use super::SimulateError;
+use crate::report::table::{number, optional, TableWriter};
 use crate::report::{sha256_file, OutputDir, OutputError};
 
 /// The model behind a run, as recorded in run.json.
@@ -55,51 +58,14 @@ pub struct RunContext {
     pub as_dataset: bool,
     /// The scenario file and its sha256, when one was used.
     pub scenario: Option<(PathBuf, String)>,
+    /// Whether simulation.csv is written.
+    pub profiles: Profiles,
 }
 
-/// A number in the shortest form that reads back to the same `f64`.
+/// A number in the shortest form that reads back to the same `f64`
+/// ([`crate::report::table::number`]).
 pub fn num(x: f64) -> String {
-    let a = x.abs();
-    if x == 0.0 || (1e-5..1e16).contains(&a) || !x.is_finite() {
-        format!("{x}")
-    } else {
-        format!("{x:e}")
-    }
-}
-
-fn opt(x: Option<f64>) -> String {
-    x.map(num).unwrap_or_default()
-}
-
-/// Write a file through a temporary name and a rename, streaming through `fill`.
-pub fn write_streamed<F>(path: &Path, fill: F) -> Result<(), SimulateError>
-where
-    F: FnOnce(&mut dyn Write) -> io::Result<()>,
-{
-    let io_err = |source| {
-        SimulateError::Output(OutputError::Io {
-            path: path.to_path_buf(),
-            source,
-        })
-    };
-    let dir = path.parent().unwrap_or_else(|| Path::new("."));
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
-    let result = (|| {
-        let file = fs::File::create(&tmp)?;
-        let mut w = BufWriter::with_capacity(1 << 20, file);
-        fill(&mut w)?;
-        let file = w.into_inner().map_err(|e| e.into_error())?;
-        file.sync_all()?;
-        fs::rename(&tmp, path)
-    })();
-    if result.is_err() {
-        let _ = fs::remove_file(&tmp);
-    }
-    result.map_err(io_err)
+    number(x)
 }
 
 /// Header of simulation.csv.
@@ -111,48 +77,52 @@ pub fn simulation_header(residual_error: bool) -> &'static str {
     }
 }
 
-/// Write simulation.csv rows (with the header when `header`).
-pub fn write_simulation(sim: &Simulation, w: &mut dyn Write, header: bool) -> io::Result<()> {
-    if header {
-        writeln!(w, "{}", simulation_header(sim.residual_error))?;
-    }
+/// Write the simulation.csv rows of the subjects at positions `subjects` of `sim` (with
+/// the header when `header`).
+pub fn write_simulation(
+    sim: &Simulation,
+    subjects: Range<usize>,
+    w: &mut dyn Write,
+    header: bool,
+) -> io::Result<()> {
+    let head = header.then(|| simulation_header(sim.residual_error).split(','));
+    let mut t = TableWriter::new(w, head)?;
     let times: Vec<String> = sim.times.iter().map(|&t| num(t)).collect();
-    for s in &sim.subjects {
-        let dose = num(s.dose);
+    for s in &sim.subjects[subjects] {
+        let (id, dose) = (s.id.to_string(), num(s.dose));
         for (k, a) in sim.analytes.iter().enumerate() {
-            for (t, time) in times.iter().enumerate() {
-                let (v, c) = sim.value(s, t, k);
-                write!(w, "{},{dose},{time},{a},{}", s.id, num(v))?;
+            for (i, time) in times.iter().enumerate() {
+                let (v, c) = sim.value(s, i, k);
+                let value = num(v);
+                let fields = [id.as_str(), &dose, time, a.name(), &value];
                 if sim.residual_error {
-                    writeln!(w, ",{}", u8::from(c))?;
+                    let cens = if c { "1" } else { "0" };
+                    t.record(fields.iter().copied().chain([cens]))?;
                 } else {
-                    writeln!(w)?;
+                    t.record(fields)?;
                 }
             }
         }
     }
-    Ok(())
+    t.finish().map(|_| ())
 }
 
 /// Write summary.csv.
 pub fn write_summary(rows: &[SummaryRow], w: &mut dyn Write) -> io::Result<()> {
-    writeln!(w, "dose,analyte,time,n,n_blq,p05,p25,median,p75,p95")?;
+    let header = "dose,analyte,time,n,n_blq,p05,p25,median,p75,p95".split(',');
+    let mut t = TableWriter::new(w, Some(header))?;
     for r in rows {
-        write!(
-            w,
-            "{},{},{},{},{}",
+        let mut rec = vec![
             num(r.dose),
-            r.analyte,
+            r.analyte.to_string(),
             num(r.time),
-            r.n,
-            r.n_blq
-        )?;
-        for p in r.percentiles {
-            write!(w, ",{}", opt(p))?;
-        }
-        writeln!(w)?;
+            r.n.to_string(),
+            r.n_blq.to_string(),
+        ];
+        rec.extend(r.percentiles.map(optional));
+        t.record(rec)?;
     }
-    Ok(())
+    t.finish().map(|_| ())
 }
 
 /// Header fields of endpoints.csv.
@@ -165,41 +135,36 @@ pub fn endpoints_header() -> Vec<String> {
 
 /// Write endpoints.csv rows (with the header when `header`).
 pub fn write_endpoints(rows: &[EndpointRow], w: &mut dyn Write, header: bool) -> io::Result<()> {
-    let mut out = csv::Writer::from_writer(w);
-    if header {
-        out.write_record(endpoints_header())?;
-    }
+    let mut t = TableWriter::new(w, header.then(endpoints_header))?;
     for r in rows {
         let mut rec = vec![r.id.to_string(), num(r.dose), r.analyte.to_string()];
-        rec.extend(r.values.iter().map(|v| opt(*v)));
+        rec.extend(r.values.iter().map(|v| optional(*v)));
         rec.push(r.flags.clone());
-        out.write_record(&rec)?;
+        t.record(rec)?;
     }
-    out.flush()
+    t.finish().map(|_| ())
 }
 
 /// Write endpoints_summary.csv.
 pub fn write_endpoint_summary(rows: &[EndpointSummaryRow], w: &mut dyn Write) -> io::Result<()> {
-    write!(w, "dose,analyte,n")?;
+    let mut header: Vec<String> = ["dose", "analyte", "n"].map(String::from).to_vec();
     for m in METRICS {
-        write!(w, ",{m}_n,{m}_median,{m}_p05,{m}_p95")?;
+        header.extend(["n", "median", "p05", "p95"].map(|s| format!("{m}_{s}")));
     }
-    writeln!(w)?;
+    let mut t = TableWriter::new(w, Some(header))?;
     for r in rows {
-        write!(w, "{},{},{}", num(r.dose), r.analyte, r.n)?;
+        let mut rec = vec![num(r.dose), r.analyte.to_string(), r.n.to_string()];
         for m in r.metrics {
-            write!(
-                w,
-                ",{},{},{},{}",
-                m.n,
-                opt(m.median),
-                opt(m.p05),
-                opt(m.p95)
-            )?;
+            rec.extend([
+                m.n.to_string(),
+                optional(m.median),
+                optional(m.p05),
+                optional(m.p95),
+            ]);
         }
-        writeln!(w)?;
+        t.record(rec)?;
     }
-    Ok(())
+    t.finish().map(|_| ())
 }
 
 fn covariate_json(d: &CovariateDistribution) -> serde_json::Value {
@@ -251,55 +216,26 @@ pub fn settings_json(design: &ValidDesign) -> serde_json::Value {
     })
 }
 
-/// Write the results of a run into `out` and return the names of the files written.
-/// A shard writes no summaries; a typical-subject run writes no summaries either.
+/// Write the results of a simulation held in memory into `out` and return the names of
+/// the files written. A shard writes no summaries; a typical-subject run writes no
+/// summaries either. The files are those of the streamed run ([`super::stream`]),
+/// byte for byte.
 pub fn write_results(
     out: &OutputDir,
     design: &ValidDesign,
     sim: &Simulation,
     ctx: &RunContext,
 ) -> Result<Vec<String>, SimulateError> {
-    let mut files = vec!["simulation.csv".to_string()];
-    write_streamed(&out.file("simulation.csv"), |w| {
-        write_simulation(sim, w, true)
-    })?;
-    let endpoint_rows = super::endpoints::endpoints(sim);
-    write_streamed(&out.file("endpoints.csv"), |w| {
-        write_endpoints(&endpoint_rows, w, true)
-    })?;
-    files.push("endpoints.csv".into());
-    let summaries =
-        design.design.shard.is_none() && design.design.variability != Variability::Typical;
-    if summaries {
-        let rows = super::summary::summarise(sim);
-        write_streamed(&out.file("summary.csv"), |w| write_summary(&rows, w))?;
-        let es = super::endpoints::summarise_endpoints(&endpoint_rows);
-        write_streamed(&out.file("endpoints_summary.csv"), |w| {
-            write_endpoint_summary(&es, w)
-        })?;
-        files.push("summary.csv".into());
-        files.push("endpoints_summary.csv".into());
+    let mut sink = ResultSink::new(out, design, ctx.profiles, ctx.as_dataset)?;
+    let chunk = super::memory::chunk_size(sim.times.len() * sim.analytes.len());
+    for part in simulate_chunks(sim, chunk) {
+        sink.add(&part)?;
     }
-    if ctx.as_dataset {
-        let data = super::dataset::to_dataset(design, sim);
-        let mut buf = Vec::new();
-        crate::data::write_csv(&data, &mut buf).map_err(|e| {
-            SimulateError::setting(
-                "--as-dataset",
-                "the simulated records",
-                format!("records the data layer can write ({e})"),
-            )
-        })?;
-        out.write("dataset.csv", &buf)?;
-        files.push("dataset.csv".into());
-    }
-    let run = run_json(out, design, ctx, &files)?;
-    out.write("run.json", run.as_bytes())?;
-    Ok(files)
+    sink.finish(ctx)
 }
 
 /// The text of run.json.
-fn run_json(
+pub(crate) fn run_json(
     out: &OutputDir,
     design: &ValidDesign,
     ctx: &RunContext,
@@ -323,6 +259,7 @@ fn run_json(
         "threads": ctx.threads,
         "elapsed_seconds": ctx.elapsed_seconds,
         "as_dataset": ctx.as_dataset,
+        "profiles": ctx.profiles.name(),
         "files": hashes,
     });
     Ok(serde_json::to_string_pretty(&v).unwrap_or_default() + "\n")

@@ -90,12 +90,23 @@ pub fn subject_covariates(design: &ValidDesign, s: &SimulatedSubject) -> Covaria
     c
 }
 
-/// Simulate every subject of `design` (its shard) with `model`. `progress` is called
-/// with 1 after each subject (from any thread). The first failing subject (in id order)
-/// ends the run with its error.
+/// Simulate every subject of `design` (its shard) with `model`, in memory. `progress` is
+/// called with 1 after each subject (from any thread). The first failing subject (in id
+/// order) ends the run with its error. For runs too large for memory, see
+/// [`super::stream`], which simulates the same subjects chunk by chunk.
 pub fn simulate(
     model: &dyn Predict,
     design: &ValidDesign,
+    progress: &(dyn Fn(u64) + Sync),
+) -> Result<Simulation, SimulateError> {
+    simulate_range(model, design, design.subject_range(), progress)
+}
+
+/// Simulate the subjects of global indices `range` (a part of the design's range).
+pub fn simulate_range(
+    model: &dyn Predict,
+    design: &ValidDesign,
+    range: std::ops::Range<usize>,
     progress: &(dyn Fn(u64) + Sync),
 ) -> Result<Simulation, SimulateError> {
     let n_out = design.outputs.len();
@@ -107,8 +118,7 @@ pub fn simulate(
     let rep_outputs: Vec<usize> = (0..times.len())
         .flat_map(|_| design.outputs.iter().copied())
         .collect();
-    let results: Vec<Result<SimulatedSubject, SimulateError>> = design
-        .subject_range()
+    let results: Vec<Result<SimulatedSubject, SimulateError>> = range
         .into_par_iter()
         .map(|k| {
             let r = simulate_one(model, design, k, &rep_times, &rep_outputs);
@@ -138,7 +148,38 @@ fn simulate_one(
         Variability::Typical => design.population.typical_subject(k),
         Variability::Population(_) => design.population.draw(k, &mut rng),
     };
-    let level = design.level_of(k);
+    let mut s = predict_subject(model, design, subject, design.level_of(k), times, outputs)?;
+    if design.design.residual_error {
+        let n_out = design.outputs.len();
+        let all = model.outputs();
+        for (i, v) in s.values.iter_mut().enumerate() {
+            let k_out = i % n_out;
+            let eps: f64 = rng.sample(StandardNormal);
+            *v = observe(*v, all[design.outputs[k_out]].error, &s.subject.theta, eps);
+            if let Some(l) = design.lloq[k_out] {
+                if *v < l {
+                    *v = l;
+                    s.censored[i] = true;
+                }
+            }
+        }
+    }
+    Ok(s)
+}
+
+/// The predictions (no residual error) of a drawn `subject` (id = its index + 1) at
+/// dose level `level` of `design`, at `times` × `outputs` given point by point (each
+/// time repeated once per output, the layout of [`SimulatedSubject::values`]). Trials
+/// ([`crate::trial`]) use it to simulate a patient at the dose the design assigns.
+pub fn predict_subject(
+    model: &dyn Predict,
+    design: &ValidDesign,
+    subject: VirtualSubject,
+    level: usize,
+    times: &[f64],
+    outputs: &[usize],
+) -> Result<SimulatedSubject, SimulateError> {
+    let k = subject.index;
     let dose = design.design.doses[level].dose;
     let amount = match (design.design.dose_unit, design.weight) {
         (DoseUnit::PerKg, Some(w)) => dose * subject.covariates[w],
@@ -171,21 +212,6 @@ fn simulate_one(
             dose,
             source,
         })?;
-    if design.design.residual_error {
-        let n_out = design.outputs.len();
-        let all = model.outputs();
-        for (i, v) in s.values.iter_mut().enumerate() {
-            let k_out = i % n_out;
-            let eps: f64 = rng.sample(StandardNormal);
-            *v = observe(*v, all[design.outputs[k_out]].error, &s.subject.theta, eps);
-            if let Some(l) = design.lloq[k_out] {
-                if *v < l {
-                    *v = l;
-                    s.censored[i] = true;
-                }
-            }
-        }
-    }
     Ok(s)
 }
 

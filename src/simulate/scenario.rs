@@ -87,6 +87,12 @@ pub struct Scenario {
     /// Typical values replacing the model's.
     #[serde(default)]
     pub parameters: BTreeMap<String, f64>,
+    /// The dose-escalation design, read and checked by [`crate::trial`].
+    #[serde(default)]
+    pub design: Option<toml::Table>,
+    /// The true DLT probabilities or exposure link, read and checked by [`crate::trial`].
+    #[serde(default)]
+    pub toxicity: Option<toml::Table>,
 }
 
 fn default_unit() -> String {
@@ -103,17 +109,52 @@ pub struct Product {
     pub targets: Vec<String>,
 }
 
-/// One dose level.
+/// One dose level: a `[[dose_levels]]` table, or a plain number in a list
+/// (`dose_levels = [3.0e8, 4.5e8]`, no cohort size: trials assign the patients).
 #[derive(Debug, Clone, PartialEq, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(from = "DoseEntry")]
 pub struct ScenarioDose {
     /// Dose (cells or cells/kg).
     pub dose: f64,
-    /// Cohort size.
-    pub n: usize,
+    /// Cohort size (`cartkin simulate` needs one).
+    pub n: Option<usize>,
     /// Optional label.
-    #[serde(default)]
     pub label: Option<String>,
+}
+
+/// A dose level as written: a number or a table.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum DoseEntry {
+    Plain(f64),
+    Table(DoseTable),
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DoseTable {
+    dose: f64,
+    #[serde(default)]
+    n: Option<usize>,
+    #[serde(default)]
+    label: Option<String>,
+}
+
+impl From<DoseEntry> for ScenarioDose {
+    fn from(e: DoseEntry) -> Self {
+        match e {
+            DoseEntry::Plain(dose) => ScenarioDose {
+                dose,
+                n: None,
+                label: None,
+            },
+            DoseEntry::Table(t) => ScenarioDose {
+                dose: t.dose,
+                n: t.n,
+                label: t.label,
+            },
+        }
+    }
 }
 
 /// An analyte entry.
@@ -247,6 +288,26 @@ impl LoadedScenario {
         seed: Option<u64>,
         model: &dyn Predict,
     ) -> Result<SimulationDesign, SimulateError> {
+        self.design_with(seed, model, None)
+    }
+
+    /// The design with `n` subjects at every level (cohort sizes of the file ignored,
+    /// and not required): the dose levels of a trial, whose rules assign the patients.
+    pub fn design_per_level(
+        &self,
+        seed: Option<u64>,
+        model: &dyn Predict,
+        n: usize,
+    ) -> Result<SimulationDesign, SimulateError> {
+        self.design_with(seed, model, Some(n))
+    }
+
+    fn design_with(
+        &self,
+        seed: Option<u64>,
+        model: &dyn Predict,
+        n: Option<usize>,
+    ) -> Result<SimulationDesign, SimulateError> {
         let s = &self.scenario;
         let err = |message: String| SimulateError::Scenario {
             file: self.file.clone(),
@@ -317,15 +378,18 @@ impl LoadedScenario {
         if s.analytes.is_empty() {
             return Err(err("[analytes]: expected at least one analyte".into()));
         }
+        let mut doses = Vec::with_capacity(s.dose_levels.len());
+        for d in &s.dose_levels {
+            let n = n.or(d.n).ok_or_else(|| {
+                err(format!(
+                    "dose_levels: dose {} has no cohort size: expected a [[dose_levels]] table with n",
+                    d.dose
+                ))
+            })?;
+            doses.push(DoseLevel { dose: d.dose, n });
+        }
         Ok(SimulationDesign {
-            doses: s
-                .dose_levels
-                .iter()
-                .map(|d| DoseLevel {
-                    dose: d.dose,
-                    n: d.n,
-                })
-                .collect(),
+            doses,
             dose_unit,
             times,
             analytes: s.analytes.keys().cloned().collect(),

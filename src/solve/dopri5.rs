@@ -27,9 +27,10 @@
 //! Equations I.* 2nd ed., Springer 1993; J. R. Dormand, P. J. Prince, J. Comput. Appl.
 //! Math. 6 (1980) 19–26.
 
+use super::auto::{StiffnessWatch, NONSTIFF_RUN, STIFF_EDGE};
 use super::{
-    error_norm, first_non_finite, initial_step, OdeSystem, OutputCursor, Segment, SolveError,
-    SolveStats,
+    error_norm, first_non_finite, initial_step, Finish, OdeSystem, OutputCursor, Segment,
+    SolveError, SolveStats,
 };
 
 const C2: f64 = 0.2;
@@ -115,14 +116,14 @@ impl Workspace {
         y: &mut [f64],
         sink: &mut dyn FnMut(usize, &[f64]),
         stats: &mut SolveStats,
-    ) -> Result<(), SolveError> {
+    ) -> Result<Finish, SolveError> {
         let (t0, t1) = (seg.t0, seg.t1);
         if let Some(state) = first_non_finite(y) {
             return Err(SolveError::NonFinite { time: t0, state });
         }
         let mut cursor = OutputCursor::start(seg.outputs, t0, y, sink);
         if t1 == t0 {
-            return Ok(());
+            return Ok(Finish::Done);
         }
         let (rtol, atol) = (seg.options.rtol, seg.options.atol);
         let h_max = seg.h_max();
@@ -132,7 +133,7 @@ impl Workspace {
         if let Some(state) = first_non_finite(&self.k[0]) {
             return Err(SolveError::NonFinite { time: t0, state });
         }
-        let mut h = match seg.options.h_init {
+        let mut h = match seg.h_init {
             Some(h) => h.min(h_max),
             None => self.initial_step(sys, t0, y, h_max, rtol, atol, stats),
         };
@@ -145,9 +146,11 @@ impl Workspace {
         let mut t = t0;
         // Index of the state that made the last rejected trial non-finite.
         let mut non_finite: Option<usize> = None;
+        let mut watch = StiffnessWatch::default();
+        let mut hand_over = false;
 
         loop {
-            if steps >= seg.options.max_steps {
+            if steps >= seg.max_steps {
                 return Err(SolveError::TooManySteps { time: t, steps });
             }
             if t + 1.01 * h >= t1 {
@@ -188,6 +191,10 @@ impl Workspace {
                 non_finite = None;
                 facold = err.max(1e-4);
                 stats.accepted += 1;
+                if seg.watch {
+                    let stiff = self.h_lambda(h) > STIFF_EDGE;
+                    hand_over = watch.record(stiff, NONSTIFF_RUN);
+                }
                 let t_old = t;
                 t = if last { t1 } else { t + h };
                 if cursor.needs_dense(seg.outputs, t) {
@@ -201,13 +208,16 @@ impl Workspace {
                     contd5(rcont, theta, out)
                 });
                 if last {
-                    return Ok(());
+                    return Ok(Finish::Done);
                 }
                 hnew = hnew.min(h_max);
                 if reject {
                     hnew = hnew.min(h);
                 }
                 reject = false;
+                if hand_over {
+                    return Ok(Finish::Switch { t, h: hnew });
+                }
             } else {
                 hnew = h / (1.0 / FAC_MIN).min(fac11 / SAFE);
                 reject = true;
@@ -257,6 +267,24 @@ impl Workspace {
         for i in 0..n {
             err[i] =
                 h * (E1 * k1[i] + E3 * k3[i] + E4 * k4[i] + E5 * k5[i] + E6 * k6[i] + E7 * k7[i]);
+        }
+    }
+
+    /// Hairer's estimate of h·|λ| for the step of size `h` just computed (see
+    /// [`super::auto`]): h ‖k7 − k6‖ / ‖y1 − ŷ‖, ŷ the stage-6 state; 0 when ŷ = y1.
+    fn h_lambda(&self, h: f64) -> f64 {
+        let n = self.n;
+        let (k6, k7) = (&self.k[5][..n], &self.k[6][..n]);
+        let (y1, yhat) = (&self.y1[..n], &self.ytmp[..n]);
+        let (mut num, mut den) = (0.0, 0.0);
+        for i in 0..n {
+            num += (k7[i] - k6[i]).powi(2);
+            den += (y1[i] - yhat[i]).powi(2);
+        }
+        if den > 0.0 {
+            h * (num / den).sqrt()
+        } else {
+            0.0
         }
     }
 

@@ -28,7 +28,7 @@
 //! solver integrated before — the same bytes whatever the order in which a pooled solver
 //! serves subjects. The cost is one extra evaluation of f per segment.
 //!
-//! Efficiency notes (measured, tests/solve_*.rs): on smooth non-stiff problems Dopri5 needs
+//! Efficiency notes (measured, tests/it/solve_*.rs): on smooth non-stiff problems Dopri5 needs
 //! about a third of Rodas4's steps; on stiff ones Rodas4 needs a few hundred to a few
 //! thousand steps where Dopri5 needs its stability limit (van der Pol μ = 1000: 1581
 //! steps against > 100 000). On stiff problems at tight tolerances Rodas4's step count
@@ -65,6 +65,7 @@
 //! - E. Hairer, G. Wanner. *Solving Ordinary Differential Equations II. Stiff and
 //!   Differential-Algebraic Problems.* 2nd ed., Springer 1996.
 
+pub mod auto;
 mod dopri5;
 mod linalg;
 mod rodas4;
@@ -100,6 +101,9 @@ pub enum Method {
     Dopri5,
     /// Linearly implicit Rosenbrock RODAS4 (stiff problems).
     Rodas4,
+    /// Dopri5 while the problem is non-stiff, Rodas4 while it is stiff, switching both
+    /// ways inside a segment (the idea of LSODA; the tests are in [`auto`]).
+    Auto,
 }
 
 /// Settings of a [`Solver`].
@@ -156,6 +160,21 @@ pub struct SolveStats {
     pub jacobian_evals: usize,
     /// LU decompositions of the Rosenbrock iteration matrix.
     pub lu_decompositions: usize,
+    /// Switches between Dopri5 and Rodas4 under [`Method::Auto`].
+    pub switches: usize,
+}
+
+impl SolveStats {
+    /// Add another set of counters to these.
+    pub fn add(&mut self, other: &SolveStats) {
+        self.steps += other.steps;
+        self.accepted += other.accepted;
+        self.rejected += other.rejected;
+        self.rhs_evals += other.rhs_evals;
+        self.jacobian_evals += other.jacobian_evals;
+        self.lu_decompositions += other.lu_decompositions;
+        self.switches += other.switches;
+    }
 }
 
 /// A failed integration.
@@ -241,20 +260,14 @@ impl Solver {
     }
 
     fn ensure_dim(&mut self, dim: usize) {
-        if dim != self.dim || !self.workspace_ready() {
-            match self.options.method {
-                Method::Dopri5 => self.dopri.resize(dim),
-                Method::Rodas4 => self.rodas.resize(dim),
-            }
-            self.dim = dim;
+        let method = self.options.method;
+        if matches!(method, Method::Dopri5 | Method::Auto) && self.dopri.dim() != dim {
+            self.dopri.resize(dim);
         }
-    }
-
-    fn workspace_ready(&self) -> bool {
-        match self.options.method {
-            Method::Dopri5 => self.dopri.dim() == self.dim,
-            Method::Rodas4 => self.rodas.dim() == self.dim,
+        if matches!(method, Method::Rodas4 | Method::Auto) && self.rodas.dim() != dim {
+            self.rodas.resize(dim);
         }
+        self.dim = dim;
     }
 
     /// Integrate one smooth segment from `t0` to `t1` (t1 ≥ t0), `y` in/out. For every
@@ -279,15 +292,25 @@ impl Solver {
             t1,
             outputs,
             options: &self.options,
+            h_init: self.options.h_init,
+            max_steps: self.options.max_steps,
+            watch: false,
         };
+        let stats = &mut self.stats;
         match self.options.method {
-            Method::Dopri5 => self
-                .dopri
-                .integrate(sys, &problem, y, sink, &mut self.stats),
-            Method::Rodas4 => self
-                .rodas
-                .integrate(sys, &problem, y, sink, &mut self.stats),
+            Method::Dopri5 => self.dopri.integrate(sys, &problem, y, sink, stats),
+            Method::Rodas4 => self.rodas.integrate(sys, &problem, y, sink, stats),
+            Method::Auto => auto::integrate(
+                &mut self.dopri,
+                &mut self.rodas,
+                sys,
+                &problem,
+                y,
+                sink,
+                stats,
+            ),
         }
+        .map(|_| ())
     }
 
     fn check_input(
@@ -347,6 +370,23 @@ pub(crate) struct Segment<'a> {
     pub t1: f64,
     pub outputs: &'a [f64],
     pub options: &'a SolverOptions,
+    /// The first step (`None`: automatic).
+    pub h_init: Option<f64>,
+    /// Step attempts allowed.
+    pub max_steps: usize,
+    /// Watch the stiffness and hand over ([`Finish::Switch`]) when the other method
+    /// would serve better (under [`Method::Auto`]).
+    pub watch: bool,
+}
+
+/// How a method's integration of (the rest of) a segment ended.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) enum Finish {
+    /// The end of the segment was reached.
+    Done,
+    /// The method hands over at `t` (state in `y`, every output ≤ `t` emitted); `h` is
+    /// the step size it would have tried next.
+    Switch { t: f64, h: f64 },
 }
 
 impl Segment<'_> {

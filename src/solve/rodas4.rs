@@ -21,7 +21,7 @@
 //! exactly). The floor 1e-5 keeps the increment of a state at or near zero well above
 //! rounding; a user who sets atol/rtol below it asks for relative accuracy on smaller
 //! values, and then the floor follows (Robertson at atol 1e-20 needs 10× fewer steps with
-//! it, the same as with the exact Jacobian — tests/solve_rodas4.rs). f_t by a
+//! it, the same as with the exact Jacobian — tests/it/solve_rodas4.rs). f_t by a
 //! forward difference in t with rodas.f's `δ_t = √(ε · max(|t|, 1e-5))` (backward when
 //! t + δ_t would leave the segment, zero when the segment is shorter than δ_t: f is never
 //! evaluated outside [t0, t1]).
@@ -43,10 +43,11 @@
 //! Reference: E. Hairer, G. Wanner. *Solving Ordinary Differential Equations II. Stiff
 //! and Differential-Algebraic Problems.* 2nd ed., Springer 1996.
 
+use super::auto::{StiffnessWatch, NONSTIFF_EDGE};
 use super::linalg::{lu_factor, lu_solve};
 use super::{
-    error_norm, first_non_finite, initial_step, OdeSystem, OutputCursor, Segment, SolveError,
-    SolveStats,
+    error_norm, first_non_finite, initial_step, Finish, OdeSystem, OutputCursor, Segment,
+    SolveError, SolveStats,
 };
 
 const GAMMA: f64 = 0.25;
@@ -153,14 +154,14 @@ impl Workspace {
         y: &mut [f64],
         sink: &mut dyn FnMut(usize, &[f64]),
         stats: &mut SolveStats,
-    ) -> Result<(), SolveError> {
+    ) -> Result<Finish, SolveError> {
         let (t0, t1) = (seg.t0, seg.t1);
         if let Some(state) = first_non_finite(y) {
             return Err(SolveError::NonFinite { time: t0, state });
         }
         let mut cursor = OutputCursor::start(seg.outputs, t0, y, sink);
         if t1 == t0 {
-            return Ok(());
+            return Ok(Finish::Done);
         }
         let (rtol, atol) = (seg.options.rtol, seg.options.atol);
         let h_max = seg.h_max();
@@ -170,7 +171,7 @@ impl Workspace {
         if let Some(state) = first_non_finite(&self.f0) {
             return Err(SolveError::NonFinite { time: t0, state });
         }
-        let mut h = match seg.options.h_init {
+        let mut h = match seg.h_init {
             Some(h) => h.min(h_max),
             None => initial_step(
                 sys,
@@ -193,6 +194,7 @@ impl Workspace {
         let (mut h_acc, mut err_acc) = (0.0, 0.0);
         let mut non_finite: Option<usize> = None;
         let mut need_f0 = false;
+        let mut watch = StiffnessWatch::default();
 
         loop {
             // New step from (t, y): f, Jacobian and f_t at the step's start.
@@ -206,7 +208,7 @@ impl Workspace {
             self.derivatives(sys, t, y, seg, stats)?;
 
             loop {
-                if steps >= seg.options.max_steps {
+                if steps >= seg.max_steps {
                     return Err(SolveError::TooManySteps { time: t, steps });
                 }
                 if t + 1.0001 * h >= t1 {
@@ -287,7 +289,7 @@ impl Workspace {
                         }
                     });
                     if last {
-                        return Ok(());
+                        return Ok(Finish::Done);
                     }
                     hnew = hnew.min(h_max);
                     if reject {
@@ -296,6 +298,11 @@ impl Workspace {
                     reject = false;
                     h = hnew;
                     need_f0 = true;
+                    // Non-stiff: Dopri5 would be stable at this step size (a run of
+                    // such steps in a row, see `auto`).
+                    if seg.watch && watch.record(h * self.jacobian_norm() <= NONSTIFF_EDGE, 1) {
+                        return Ok(Finish::Switch { t, h });
+                    }
                     break;
                 }
                 reject = true;
@@ -304,6 +311,16 @@ impl Workspace {
                 h = hnew;
             }
         }
+    }
+
+    /// ‖J‖∞, the largest absolute row sum of the Jacobian: a bound on the modulus of
+    /// every eigenvalue.
+    fn jacobian_norm(&self) -> f64 {
+        let n = self.n.max(1);
+        self.jac
+            .chunks_exact(n)
+            .map(|row| row.iter().map(|x| x.abs()).sum::<f64>())
+            .fold(0.0, f64::max)
     }
 
     /// The Jacobian (exact or by finite differences) and ∂f/∂t at (t, y), with f(t, y)

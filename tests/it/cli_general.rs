@@ -1,5 +1,5 @@
 //! End-to-end checks of the `cartkin` program itself: help, version, usage errors.
-//! Exit codes follow SPEC §4: 0 success, 1 usage or input error, never a panic (101).
+//! Exit codes follow docs/outputs.md: 0 success, 1 usage or input error, never a panic (101).
 
 use crate::common::cartkin;
 

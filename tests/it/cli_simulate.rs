@@ -235,7 +235,7 @@ fn bad_arguments_exit_1_with_a_message() {
     check(&["--model", "stien2019", "--dose", "1e6"], "stien2019");
     check(
         &["--model", "stein2019", "--dose", "1e6", "--shard", "3/2"],
-        "--shard: value '3/2': expected i/N",
+        "--shard \"3/2\": expected i/N",
     );
     check(
         &["--model", "stein2019", "--dose", "1e6", "--shard", "x"],
@@ -249,10 +249,38 @@ fn bad_arguments_exit_1_with_a_message() {
         &["--model", "stein2019", "--dose", "1e6", "--n", "0"],
         "subjects at dose 1000000",
     );
+    // (`--threads 0` means all cores, as in every command: see cli_flags)
     check(
-        &["--model", "stein2019", "--dose", "1e6", "--threads", "0"],
-        "--threads 0",
+        &["--model", "stein2019", "--dose", "1e6", "--analyte", "99"],
+        "--analyte: code 99 is not in the DVID map",
     );
+    check(
+        &[
+            "--model",
+            "stein2019",
+            "--dose",
+            "1e6",
+            "--profiles",
+            "some",
+        ],
+        "--profiles: value 'some': expected all or none",
+    );
+    // Memory: 10^12 subjects × 366 days, refused before the grid is built, and 2·10^9
+    // subjects × 366 times after the design check, both with the numbers and the ways out.
+    for n in ["1000000000000", "2000000000"] {
+        let days: &[&str] = if n.len() > 10 {
+            &["--days", "365"]
+        } else {
+            &[]
+        };
+        let args = [
+            &["--model", "stein2019", "--dose", "1e6", "--n", n][..],
+            days,
+        ]
+        .concat();
+        check(&args, "subjects per dose level × 366 times");
+        check(&args, "--shard i/N");
+    }
     check(
         &[
             "--model",
@@ -390,4 +418,31 @@ fn bad_arguments_exit_1_with_a_message() {
         1,
         "cannot merge nowhere",
     );
+}
+
+#[test]
+fn profiles_none_writes_no_simulation_csv() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
+    let base = [
+        "simulate",
+        "--model",
+        "stein2019",
+        "--dose",
+        "5e6,50e6",
+        "--n",
+        "30",
+        "--days",
+        "60",
+    ];
+    ok(d, &[&base[..], &["--out", "all"]].concat());
+    ok(
+        d,
+        &[&base[..], &["--profiles", "none", "--out", "none"]].concat(),
+    );
+    assert!(d.join("all/simulation.csv").exists());
+    assert!(!d.join("none/simulation.csv").exists());
+    for f in ["summary.csv", "endpoints.csv", "endpoints_summary.csv"] {
+        assert_eq!(read(&d.join("all"), f), read(&d.join("none"), f), "{f}");
+    }
 }

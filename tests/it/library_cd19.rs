@@ -1,6 +1,7 @@
-//! cd19_bcell: the calibration targets of REFERENCES §4 for the typical SLE subject given
-//! 50e6 CAR+ cells, one test per target, and the antigen logic of the product flags
-//! (cd19_cd20_bcell kills the same subsets as cd19_bcell and spares plasma cells).
+//! cd19_bcell: the calibration targets of cartkin's design (models/cd19_bcell.model) for
+//! the typical SLE subject given 50e6 CAR+ cells, one test per target, and the antigen
+//! logic of the product flags (cd19_cd20_bcell kills the same subsets as cd19_bcell and
+//! spares plasma cells).
 //!
 //! Trajectories are predicted on a 0.01-day grid over days 0–365 (as the SciPy peer's
 //! `cd19_calibration`). The peer's metrics for the same parameters (Radau rtol 1e-10)
@@ -180,8 +181,8 @@ fn transgene_below_lloq_by_month_6_to_12() {
 
 #[test]
 fn cd19_cd20_kills_the_same_subsets_as_cd19() {
-    // CD20 is on naive and memory B cells only, which CD19 already covers (REFERENCES
-    // §3): the bispecific's subset flags equal CD19's, so every trajectory is identical.
+    // CD20 is on naive and memory B cells only, which CD19 already covers (Caraux 2010
+    // Haematologica): the bispecific's subset flags equal CD19's, so every trajectory is identical.
     let a = Run::typical("cd19_bcell", DOSE);
     let b = Run::typical("cd19_cd20_bcell", DOSE);
     assert_eq!(a.model.outputs(), b.model.outputs());
@@ -249,7 +250,7 @@ fn plasmablast_violation(run: &Run) -> f64 {
 
 #[test]
 fn cd20_only_spares_plasmablasts_cd19_kills_them() {
-    // CD20-only product (cd19 = 0, cd20 = 1): plasmablasts are CD20− (REFERENCES §3)
+    // CD20-only product (cd19 = 0, cd20 = 1): plasmablasts are CD20− (Caraux 2010 Haematologica)
     let cd20 = Run::with("cd19_cd20_bcell", DOSE, &[("cd19", 0.0)]);
     let v = plasmablast_violation(&cd20);
     assert!(
@@ -303,7 +304,7 @@ fn without_a_dose_the_baseline_is_a_steady_state() {
 #[test]
 fn dose_enters_effector_cells_scaled_by_blood_fraction() {
     // E(0+) = f_blood·DOSE/V_blood_uL = 0.005·50e6/5e6 = 0.05 cells/uL; transgene = c_tg·E
-    // = 30·0.05 = 1.5 copies/ug (hand computation, REFERENCES §4)
+    // = 30·0.05 = 1.5 copies/ug (hand computation, models/cd19_bcell.model)
     let model = load("cd19_bcell");
     let cols = predict_all(&model, Some(DOSE), &typical(&model), &[0.0]);
     approx::assert_relative_eq!(

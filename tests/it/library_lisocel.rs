@@ -1,4 +1,4 @@
-//! lisocel2021: the meaning of its parameters checked by hand (REFERENCES §2.2, liso-cel
+//! lisocel2021: the meaning of its parameters checked by hand (liso-cel
 //! TRANSCEND means: lag 3.27 d, doubling time 0.755 d, Tmax 9.29 d, half-lives 5.00 d
 //! and 352 d), beyond the reference trajectory of tests/library_reference.rs (which is
 //! the same closed form in NumPy).

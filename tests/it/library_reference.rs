@@ -9,8 +9,9 @@
 //!
 //! (atol as a fraction of each output's peak, because outputs of one model differ by
 //! orders of magnitude: cells/µL, g/L, copies/µg). The references were computed without
-//! cartkin (closed forms in NumPy; the SciPy peer solved with Radau at rtol 1e-10); see
-//! models/reference/README.md. The tolerances per model, and why, are in [`CASES`].
+//! cartkin by scripts/make_references.py (closed forms in NumPy; the ODE models with
+//! SciPy's Radau at rtol 1e-10); see models/reference/README.md. The tolerances per
+//! model, and why, are in [`CASES`].
 
 use crate::common::library as library_common;
 

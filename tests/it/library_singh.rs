@@ -1,4 +1,4 @@
-//! singh2021 (ide-cel, Singh et al. CPT PSP 2021;10:362; REFERENCES §2.3) is the library's
+//! singh2021 (ide-cel, Singh et al. CPT PSP 2021;10:362) is the library's
 //! stiff model: CAR–BCMA binding (koff ≈ 206/day) and effector elimination from blood
 //! (kel_e = 113/day) against growth rates of ~1/day over 365 days.
 //!

@@ -1,5 +1,5 @@
 //! stein2019_ode (the ODE form, solved with a declared discontinuity at Tmax) against
-//! stein2019 (the closed form of REFERENCES §2.1; Stein et al. CPT PSP 2019;8:285).
+//! stein2019 (the closed form of Stein et al. CPT PSP 2019;8:285).
 //!
 //! Done-when criterion of issue 3: agreement to ≤ 1e-6 relative at all output times,
 //! including just before and just after Tmax (Tmax ± 1e-9, Tmax ± 1e-6). The closed form
@@ -79,7 +79,7 @@ fn ode_matches_closed_form_late_slow_expander() {
 
 #[test]
 fn closed_form_by_hand_around_tmax() {
-    // Hand computation, typical values (REFERENCES §2.1): just before Tmax the growth
+    // Hand computation, typical values (Stein et al. 2019): just before Tmax the growth
     // branch R0·e^(ρt) → Cmax; just after it (1−F_B)·Cmax·e^(−α·1e-6) + F_B·Cmax·e^(−β·1e-6)
     // = 24000·(1 − 1e-6·(0.9921·0.16 + 0.0079·0.0032)) = 24000 − 3.810e-3 (to 1e-9 rel.).
     let closed = load("stein2019");

@@ -304,11 +304,7 @@ fn dose_into_a_non_state_and_unknown_solver() {
     let msg = error_of(&format!("solver rk4\n{TAIL}"));
     assert_has(
         &msg,
-        &[
-            "bad.model:4:8:",
-            "unknown solver `rk4`",
-            "expected `dopri5`",
-        ],
+        &["bad.model:4:8:", "unknown solver `rk4`", "expected `auto`"],
     );
 }
 

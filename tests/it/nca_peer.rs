@@ -1,10 +1,10 @@
 //! Four transgene profiles of `data/example.csv` (subjects 1, 9, 12, 17; LLOQ 20
 //! copies/µg; the day −7 pre-dose sample is BLQ and never enters the NCA) against an
 //! independent Python implementation written from PKNCA's definitions:
-//! `notebooks/nca_peer.py` (plain loops over the `csv` module's rows,
+//! `scripts/nca_peer.py` (plain loops over the `csv` module's rows,
 //! `scipy.stats.linregress` for λz; SciPy 1.17.1, NumPy 2.4.6), which printed the
 //! `Reference` entries below with
-//! `/work/venv/bin/python notebooks/nca_peer.py data/example.csv 1 9 12 17`.
+//! `python scripts/nca_peer.py data/example.csv 1 9 12 17`.
 //! Agreement to relative 1e-12: both compute the same formulas, so only round-off
 //! differs. (The same script reproduces to the last digit the references this test held
 //! for the previous, Python-generated example file.)
@@ -201,7 +201,7 @@ fn reference_profiles_are_those_of_the_bundled_example() {
             .collect();
         assert_eq!(
             file, r.profile,
-            "subject {}: data/example.csv changed; rerun notebooks/nca_peer.py",
+            "subject {}: data/example.csv changed; rerun scripts/nca_peer.py",
             r.id
         );
     }

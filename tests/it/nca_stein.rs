@@ -1,7 +1,7 @@
 //! AUC0–28 of the typical Stein 2019 tisagenlecleucel trajectory, densely sampled,
 //! against the analytic integral of the closed form, within a derived trapezoid error.
 //!
-//! Closed form (REFERENCES §2.1), typical values foldx 3900, Tmax 9.3 d, Cmax 24,000
+//! Closed form (Stein et al. CPT PSP 2019), typical values foldx 3900, Tmax 9.3 d, Cmax 24,000
 //! copies/µg, α 0.16 /d, F_B 0.0079, β 0.0032 /d; R0 = Cmax/foldx, ρ = ln(foldx)/Tmax:
 //!   C(t) = R0·e^(ρt)                                        t < Tmax
 //!   C(t) = (1 − F_B)·Cmax·e^(−α(t−Tmax)) + F_B·Cmax·e^(−β(t−Tmax))   t ≥ Tmax

@@ -149,3 +149,77 @@ fn fit_then_simulate_through_the_binary() {
     assert_eq!(bad.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&bad.stderr).contains("--fit: cannot read nowhere/run.json"));
 }
+
+#[test]
+fn a_moved_fit_directory_finds_its_model_file() {
+    // A project with its model file and a fit of it; the whole project is then moved and
+    // simulated from elsewhere: the model is found relative to the fit directory
+    // (run.json model.path = ../m.model), not relative to the current directory.
+    let tmp = tempfile::tempdir().unwrap();
+    let project = tmp.path().join("project");
+    std::fs::create_dir(&project).unwrap();
+    let source = Model::load("stein2019").unwrap().source().to_string();
+    write(&project, "m.model", &source);
+    let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("data/example.csv");
+    let run = |cwd: &Path, args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_cartkin"))
+            .current_dir(cwd)
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let fit = run(
+        &project,
+        &[
+            "fit",
+            data.to_str().unwrap(),
+            "--model",
+            "m.model",
+            "--out",
+            "fit",
+        ],
+    );
+    assert_eq!(
+        fit.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&fit.stderr)
+    );
+    let fit_run: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(project.join("fit/run.json")).unwrap())
+            .unwrap();
+    assert_eq!(fit_run["model"]["origin"], "m.model");
+    assert_eq!(fit_run["model"]["path"], "../m.model");
+
+    let moved = tmp.path().join("moved");
+    std::fs::rename(&project, &moved).unwrap();
+    let args = [
+        "simulate",
+        "--fit",
+        "moved/fit",
+        "--dose",
+        "50e6",
+        "--n",
+        "5",
+        "--out",
+    ];
+    let sim = run(tmp.path(), &[&args[..], &["sim"]].concat());
+    assert_eq!(
+        sim.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&sim.stderr)
+    );
+    let sim_run: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(tmp.path().join("sim/run.json")).unwrap())
+            .unwrap();
+    assert_eq!(sim_run["model"]["sha256"], fit_run["model"]["sha256"]);
+
+    // A model file changed since the fit is refused with its path.
+    write(&moved, "m.model", &format!("{source}\n# edited\n"));
+    let changed = run(tmp.path(), &[&args[..], &["sim2"]].concat());
+    assert_eq!(changed.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&changed.stderr);
+    assert!(err.contains("has changed since the fit"), "{err}");
+    assert!(err.contains("m.model"), "{err}");
+}

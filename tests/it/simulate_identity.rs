@@ -65,6 +65,7 @@ fn run(dir: &Path, threads: usize, shard: Option<Shard>) {
         elapsed_seconds: 0.0,
         as_dataset: true,
         scenario: None,
+        profiles: Default::default(),
     };
     pool.install(|| write_results(&out, &d, &sim, &ctx))
         .unwrap();
@@ -157,6 +158,7 @@ fn merge_refuses_missing_duplicate_and_foreign_shards() {
         elapsed_seconds: 0.0,
         as_dataset: true,
         scenario: None,
+        profiles: Default::default(),
     };
     write_results(&OutputDir::prepare(&other, false).unwrap(), &d, &sim, &ctx).unwrap();
     let e = merge(&[s1.clone(), other], &out("m3")).unwrap_err();

@@ -42,7 +42,7 @@ fn design(times: Vec<f64>, residual_error: bool) -> SimulationDesign {
 #[test]
 fn cmax_is_lognormal_around_the_typical_cmax() {
     // IIV on cmax only, and a sample at Tmax = 9.3 d: each subject's observed Cmax is its
-    // cmax parameter exactly, so log Cmax ~ N(log 24000, 0.65) (REFERENCES §2.1).
+    // cmax parameter exactly, so log Cmax ~ N(log 24000, 0.65) (Stein et al. 2019).
     let model = Stein::with_iiv([false, false, true, false, false, false]);
     let d = design(vec![0.0, 4.0, 9.3, 14.0, 28.0, 56.0, 365.0], false)
         .check(&model)
@@ -79,7 +79,7 @@ fn cmax_is_lognormal_around_the_typical_cmax() {
 #[test]
 fn day0_values_follow_the_analytic_distribution_with_all_six_random_effects() {
     // C(0) = cmax/foldx: log C(0) ~ N(log(24000/3900), 0.65 + 2.4) whatever the other
-    // four random effects (REFERENCES §2.1 closed form at t = 0).
+    // four random effects (Stein 2019 closed form at t = 0).
     let model = Stein::published();
     let d = design(vec![0.0, 28.0], false).check(&model).unwrap();
     let sim = simulate(&model, &d, &|_| {}).unwrap();

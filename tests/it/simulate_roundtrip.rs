@@ -3,9 +3,9 @@
 //! the data layer and fitted one by one (`cartkin::estimate::fit_individuals`) recover
 //! the simulated typical values.
 //!
-//! Design: 20 subjects at 50e6 cells on the design visit schedule (REFERENCES §1), no
+//! Design: 20 subjects at 50e6 cells on cartkin's design visit schedule, no
 //! between-subject variability (an empty full Ω), so every subject's true parameters are
-//! the typical ones (REFERENCES §2.1); σ fixed at its true value in the fit.
+//! the typical ones (Stein et al. 2019); σ fixed at its true value in the fit.
 //!
 //! Tolerance on |log(median estimate / true)| per parameter: 4 standard errors of the
 //! median, 4·1.2533·SD/√20, with SD the spread of the log estimates over the 20 fits in

@@ -1,6 +1,6 @@
 //! Test models for the estimation tests, written out by hand as independent references:
-//! the Stein 2019 closed form (REFERENCES §2.1) with the parameters, bounds, transforms
-//! and error model of the stein2019 example in CONTRACTS.md, and a straight line with
+//! the Stein 2019 closed form (Stein et al. CPT PSP 2019) with the parameters, bounds, transforms
+//! and error model of models/stein2019.model, and a straight line with
 //! additive error (a linear-Gaussian model whose MLE and covariance are known exactly).
 
 use cartkin::data::{Analyte, Covariates, Observation, Subject};
@@ -31,13 +31,13 @@ pub struct Stein {
     outputs: Vec<Output>,
 }
 
-/// Typical values of REFERENCES §2.1 (sigma: the published 0.56 on the log scale).
+/// Typical values of Stein et al. 2019 (sigma: the published 0.56 on the log scale).
 pub const STEIN_TYPICAL: [f64; 7] = [3900.0, 9.3, 24000.0, 0.16, 0.0079, 0.0032, 0.56];
 /// Parameter names in model order.
 pub const STEIN_NAMES: [&str; 7] = ["foldx", "tmax", "cmax", "alpha", "fb", "beta", "sigma"];
 
 impl Stein {
-    /// The stein2019 example of CONTRACTS.md.
+    /// The stein2019 model (models/stein2019.model).
     pub fn new() -> Stein {
         use Role::*;
         use Transform::*;
@@ -61,7 +61,7 @@ impl Stein {
         }
     }
 
-    /// C(t) for natural-scale parameters (REFERENCES §2.1 closed form).
+    /// C(t) for natural-scale parameters (Stein 2019 closed form).
     pub fn conc(theta: &[f64], t: f64) -> f64 {
         let [foldx, tmax, cmax, alpha, fb, beta] =
             [theta[0], theta[1], theta[2], theta[3], theta[4], theta[5]];

@@ -6,6 +6,7 @@ pub mod figures;
 pub mod library;
 pub mod simulate;
 pub mod solve;
+pub mod trial;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

@@ -1,5 +1,5 @@
 //! A hand-written Stein 2019 closed form implementing `Predict`: an independent
-//! reference for the simulation tests (REFERENCES §2.1; CONTRACTS stein2019 listing).
+//! reference for the simulation tests (Stein et al. CPT PSP 2019; models/stein2019.model).
 //!
 //! C(t) = R0·e^(ρt) for t < Tmax, with ρ = ln(foldx)/Tmax and R0 = Cmax/foldx;
 //! C(t) = (1 − F_B)·Cmax·e^(−α(t − Tmax)) + F_B·Cmax·e^(−β(t − Tmax)) for t ≥ Tmax.
@@ -15,7 +15,7 @@ pub struct Stein {
     outputs: Vec<Output>,
 }
 
-/// Published ω² (REFERENCES §2.1): foldx, tmax, cmax, alpha, fb, beta.
+/// Published ω² (Stein et al. 2019, Table 1): foldx, tmax, cmax, alpha, fb, beta.
 pub const OMEGA2: [f64; 6] = [2.4, 0.38, 0.65, 0.91, 0.8, 0.86];
 /// Typical values: foldx, tmax, cmax, alpha, fb, beta.
 pub const TYPICAL: [f64; 6] = [3900.0, 9.3, 24000.0, 0.16, 0.0079, 0.0032];

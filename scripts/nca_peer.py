@@ -1,4 +1,4 @@
-"""Independent reference NCA for tests/nca_peer.rs.
+"""Independent reference NCA for tests/it/nca_peer.rs.
 
 Reads transgene profiles of data/example.csv with the csv module (not cartkin's reader)
 and computes Cmax, Tmax, AUClast, AUC0-28, AUC0-50 (linear-up/log-down and linear),
@@ -6,7 +6,7 @@ and the automatic lambda_z, written from PKNCA's definitions (pk.calc.auc,
 clean.conc.blq, pk.calc.half.life): plain Python loops, scipy.stats.linregress for the
 regression. It shares no code with cartkin. Prints the Rust `Reference` entries.
 
-Rules (PKNCA defaults, cartkin's SPEC section 6 defaults):
+Rules (PKNCA defaults, cartkin's defaults of docs/outputs.md, `nca.csv`):
 - only post-dose samples (t >= 0) enter; BLQ before the first quantifiable sample = 0,
   BLQ between quantifiable samples and after Tlast are dropped;
 - Cmax = largest quantifiable value, Tmax its first time;
@@ -16,7 +16,7 @@ Rules (PKNCA defaults, cartkin's SPEC section 6 defaults):
   n = 3..all; best = max adjusted R^2 over all fits (adj = 1-(1-R^2)(n-1)/(n-2));
   keep fits with slope < 0 and adj > best - 1e-4; take the one with the most points.
 
-Run: /work/venv/bin/python notebooks/nca_peer.py [data/example.csv] [ID ...]
+Run: python scripts/nca_peer.py [data/example.csv] [ID ...]
 """
 
 import csv

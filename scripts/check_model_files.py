@@ -9,7 +9,7 @@ a function). ODE models are solved with SciPy Radau, segment by segment between 
 declared stop times. It only understands what the built-in files use (one bolus at t = 0,
 no covariates). Usage:
 
-    /work/venv/bin/python notebooks/check_model_files.py [models/NAME.model ...]
+    python scripts/check_model_files.py [models/NAME.model ...]
 """
 
 import csv
@@ -32,7 +32,7 @@ def statements(text):
         if not line.strip() and depth == 0:
             continue
         if depth == 0 and re.match(r"\s*(unit|lloq)\b", line) and out:
-            # the CONTRACTS example puts `unit ... lloq ...` of an output on its own line
+            # an output's `unit ... lloq ...` may continue on the next line (docs/model-language.md)
             out[-1] += " " + line.strip()
             continue
         buf = (buf + " " + line.strip()) if buf else line.strip()

@@ -1,9 +1,10 @@
 #!/usr/bin/env python3
-"""Speed comparison of cartkin with SciPy on the same work (SPEC §8).
+"""Speed comparison of cartkin with SciPy on the same work (README.md, "Performance").
 
-Runs cartkin's criterion benches (`cargo bench`, bencher output format) and the
-independent SciPy peer benchmark (bench_scipy.py from the peer implementations), then
-prints one line per task with the time per item on each side and the ratio.
+Runs cartkin's criterion benches (`cargo bench`, bencher output format) and an
+independent SciPy benchmark of the same tasks (a `bench_scipy.py` that is NOT part of
+this repository: give its folder with --peers), then prints one line per task with the
+time per item on each side and the ratio.
 
 | task | cartkin bench | SciPy peer task | item |
 |---|---|---|---|
@@ -11,13 +12,13 @@ prints one line per task with the time per item on each side and the ratio.
 | cd19_bcell, 366 daily outputs | cd19_bcell_10000x365_2threads/simulate_rtol1e-6 (10,000 subjects, 2 threads, rtol 1e-6 as SciPy) and /simulate_model_tolerance (the model file's rtol 1e-8) | cd19_bcell_lsoda (1 thread, rtol 1e-6) | subject |
 | Stein individual fit | fit_individual/stein2019_24_subjects (multistart) | stein_fit_lsq (one start, censored records ignored) | subject |
 
-cartkin's cd19_bcell runs use both cores, as the SPEC target (10,000 subjects in under
+cartkin's cd19_bcell runs use both cores, as the README's target (10,000 subjects in under
 2 s on 2 cores) asks, while SciPy's loop runs on one; the table says so rather than
 hiding it.
 
 Usage (from the repository root):
-    python3 notebooks/compare_scipy.py --peers ../shared/peers [--python /path/to/venv/python]
-The peer's requirements: numpy, pandas, scipy (see its requirements.txt).
+    python3 scripts/compare_scipy.py --peers DIR [--python PYTHON]
+where DIR holds bench_scipy.py and PYTHON has numpy, pandas and scipy.
 """
 from __future__ import annotations
 
@@ -72,8 +73,8 @@ def scipy_times(python: str, peers: Path, n_ode: int) -> dict[str, float]:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--peers", type=Path, default=ROOT.parent / "shared" / "peers",
-                    help="folder of the SciPy peer implementations (bench_scipy.py)")
+    ap.add_argument("--peers", type=Path, required=True,
+                    help="folder of the independent SciPy benchmark (bench_scipy.py)")
     ap.add_argument("--python", default=sys.executable, help="Python with numpy/pandas/scipy")
     ap.add_argument("--n-ode", type=int, default=100,
                     help="subjects for the SciPy cd19_bcell task (it takes ~8 ms each)")
