@@ -14,6 +14,7 @@ pub struct PlotArgs {
 }
 
 /// Which result directory the plots are drawn from.
+#[cfg_attr(not(feature = "plots"), allow(dead_code))]
 pub enum Plotted<'a> {
     /// A `fit` directory.
     Fit,
@@ -38,7 +39,8 @@ pub fn write_plots(dir: &OutputDir, args: &PlotArgs, what: Plotted<'_>) -> Resul
             Plotted::Simulate => plots::simulate::figures(dir),
         };
         match figures.and_then(|f| plots::write_all(dir, &f)) {
-            Ok(files) => eprintln!("plots: {} files (PNG and SVG)", files.len()),
+            // quiet on success, like the rest of the output (the files sit beside the tables)
+            Ok(_) => {}
             Err(plots::PlotError::Output(e)) => return Err(CliError::Output(e)),
             Err(e) => eprintln!("warning: plots not written: {e}"),
         }

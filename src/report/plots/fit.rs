@@ -2,8 +2,8 @@
 //! and the distribution of the individual parameters.
 //!
 //! - `fit_profiles_<analyte>_<page>`: 12 subjects per page; observations (dots), records
-//!   below the LLOQ (open triangles at the LLOQ), IPRED (solid) and PRED (dashed) at the
-//!   observation times.
+//!   below the LLOQ (triangles pointing down, at the LLOQ), IPRED (solid) and PRED (dashed) at the
+//!   observation times (on a log axis, curves stop two decades below the lowest DV).
 //! - `fit_gof_<analyte>`: DV against PRED and against IPRED with the identity line,
 //!   quantified records only (a BLQ record has no DV to compare).
 //! - `fit_residuals_<analyte>`: the best residual the fit wrote — CWRES, else NPDE,
@@ -92,6 +92,11 @@ fn profiles(analyte: &str, recs: &[Record], log: bool) -> Vec<Figure> {
         }
     }
     let pages = ids.len().div_ceil(SUBJECTS_PER_PAGE);
+    let lowest_dv = recs
+        .iter()
+        .filter_map(|r| r.dv)
+        .filter(|v| *v > 0.0)
+        .fold(f64::INFINITY, f64::min);
     ids.chunks(SUBJECTS_PER_PAGE)
         .enumerate()
         .map(|(page, chunk)| {
@@ -105,19 +110,29 @@ fn profiles(analyte: &str, recs: &[Record], log: bool) -> Vec<Figure> {
                             .filter_map(|r| f(r).map(|v| (r.time, v)))
                             .collect()
                     };
+                    // predictions far below the data (a decline extrapolated over months)
+                    // would squeeze the observations: lines stop two decades under them
+                    let floor = if log {
+                        lowest_dv / 100.0
+                    } else {
+                        f64::NEG_INFINITY
+                    };
+                    let curve = |f: fn(&Record) -> Option<f64>| -> Vec<(f64, f64)> {
+                        at(f).into_iter().filter(|p| p.1 >= floor).collect()
+                    };
                     let first = page == 0 && k == 0;
                     let mut p = Panel::new(format!("ID {id}"), "time (days)", analyte);
                     p.y_log = log;
                     p.layers = vec![
                         Layer::Line {
-                            xy: at(|r| r.pred),
+                            xy: curve(|r| r.pred),
                             colour: colour(1),
                             dashed: true,
                             width: 1,
                             label: first.then(|| "PRED".into()),
                         },
                         Layer::Line {
-                            xy: at(|r| r.ipred),
+                            xy: curve(|r| r.ipred),
                             colour: colour(0),
                             dashed: false,
                             width: 2,

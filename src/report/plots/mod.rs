@@ -9,7 +9,7 @@
 //! (vector, for reports; text as `<text>` elements) and PNG (96 dpi bitmap; text drawn
 //! with DejaVu Sans, bundled in `assets/fonts/` and loaded from bytes, so no system font
 //! library is needed). Copy numbers and cell counts are drawn on log axes; a record below
-//! the LLOQ is an open downward triangle at the LLOQ.
+//! the LLOQ is a downward triangle at the LLOQ.
 //!
 //! Files: `fit_profiles_<analyte>_<page>`, `fit_gof_<analyte>`, `fit_residuals_<analyte>`,
 //! `fit_parameters` ([`fit`]); `nca_profiles`, `nca_dose_proportionality`,

@@ -6,15 +6,15 @@
 //! [`draw_panel`] turns it into plotters calls on any backend, so the SVG and the PNG of
 //! a figure come from the same description.
 //!
-//! Markers: a filled circle is a quantified observation; an open triangle pointing down
-//! is a record below the LLOQ, drawn at the LLOQ (the convention of xpose and the `vpc`
+//! Markers: a filled circle is a quantified observation; a triangle pointing down (in
+//! another colour) is a record below the LLOQ, drawn at the LLOQ (the convention of xpose and the `vpc`
 //! package).
 
 use plotters::coord::ranged1d::{AsRangedCoord, ValueFormatter};
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
-/// An open triangle pointing down, in pixels around a point.
+/// A triangle pointing down, in pixels around a point.
 const TRIANGLE: [(i32, i32); 3] = [(-4, -3), (4, -3), (0, 4)];
 
 /// The font family registered from the bundled font (see [`super::font`]).
@@ -42,7 +42,7 @@ pub fn colour(i: usize) -> RGBColor {
 pub enum Marker {
     /// Filled circle: a quantified observation.
     Dot,
-    /// Open triangle pointing down: a record below the LLOQ, drawn at the LLOQ.
+    /// Triangle pointing down: a record below the LLOQ, drawn at the LLOQ.
     Blq,
     /// Small open circle.
     Ring,
