@@ -131,6 +131,23 @@ fn subject_rows(subject: &Subject, has_cmt: bool, has_dur: bool) -> Result<Vec<O
     // (time, order within a time, fields)
     let mut rows: Vec<(f64, u8, Vec<String>)> = Vec::new();
     for d in &subject.doses {
+        if d.is_reset() {
+            // EVID 3: the states go back to their initial values (a reset with a dose is
+            // read as a reset then a dose at the same time, and written back so).
+            let mut f = vec![
+                subject.id.clone(),
+                finite(d.time, "a reset time", subject)?,
+                String::new(),
+                String::new(),
+                String::new(),
+                String::new(),
+                "3".into(),
+                String::new(),
+            ];
+            f.extend(extra("", String::new()));
+            rows.push((d.time, 0, f));
+            continue;
+        }
         if d.amount.is_nan() || d.amount <= 0.0 {
             return Err(DataError::Write {
                 reason: format!(
