@@ -232,14 +232,31 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
     digest.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// SHA-256 of a file's contents, lower-case hex.
+/// SHA-256 of a file's contents, lower-case hex. The file is read in pieces, so hashing
+/// a large output (a `simulation.csv` of several hundred MB) takes no memory.
 pub fn sha256_file(path: &Path) -> io::Result<String> {
-    Ok(sha256_hex(&fs::read(path)?))
+    let mut hasher = Sha256::new();
+    io::copy(&mut io::BufReader::new(fs::File::open(path)?), &mut hasher)?;
+    Ok(hasher
+        .finalize()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sha256_of_a_file_read_in_pieces_equals_the_hash_of_its_bytes() {
+        // 3 MB, more than any read buffer, so the streamed hash spans many pieces
+        let bytes: Vec<u8> = (0..3_000_000u32).map(|i| (i % 251) as u8).collect();
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("big.bin");
+        fs::write(&path, &bytes).unwrap();
+        assert_eq!(sha256_file(&path).unwrap(), sha256_hex(&bytes));
+    }
 
     #[test]
     fn sha256_of_abc_matches_fips_180_2_example() {
