@@ -48,7 +48,9 @@ pub fn run(args: CheckArgs) -> Result<(), CliError> {
             s.observations.retain(|o| requested.contains(&o.analyte));
         }
     }
-    let text = format!("{}time unit: {}\n", Summary::of(&loaded), args.read.unit()?);
+    let mut summary = Summary::of(&loaded);
+    summary.time_unit = args.read.unit()?;
+    let text = summary.to_string();
     let mut out = std::io::stdout().lock();
     match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
         Ok(()) => Ok(()),

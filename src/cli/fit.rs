@@ -56,6 +56,17 @@ pub enum CovarianceArg {
     None,
 }
 
+/// Marginal-likelihood approximation of a population fit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ApproximationArg {
+    /// FOCE-I, or the Laplacian when any record is censored (as NONMEM users choose).
+    Auto,
+    /// FOCE with interaction (censored records by their expected information).
+    FoceI,
+    /// Laplace with the Hessian of each subject's conditional objective.
+    Laplacian,
+}
+
 /// Arguments of `cartkin fit`.
 #[derive(Debug, clap::Args)]
 pub struct FitArgs {
@@ -96,6 +107,9 @@ pub struct FitArgs {
     /// `--method foce`: covariance step.
     #[arg(long, value_enum, default_value = "sandwich")]
     pub covariance: CovarianceArg,
+    /// `--method foce`: the approximation of the marginal likelihood.
+    #[arg(long, value_enum, default_value = "auto")]
+    pub approximation: ApproximationArg,
     /// `--method foce`: NPDE replicates per subject (0: no NPDE).
     #[arg(long, default_value_t = 1000)]
     pub npde_replicates: usize,

@@ -78,12 +78,12 @@ pub struct NcaArgs {
     /// Group the summary by this covariate (default: DOSE, else each subject's total dose).
     #[arg(long, value_name = "COVARIATE")]
     pub by: Option<String>,
-    /// Ends of the partial AUCs AUC0-x (days).
+    /// Ends of the partial AUCs AUC0-x, in the data's time unit (days unless --time-unit).
     #[arg(
         long,
         value_delimiter = ',',
         default_value = "28,84,365",
-        value_name = "DAYS,..."
+        value_name = "T,..."
     )]
     pub auc_ends: Vec<f64>,
     /// BLQ before the first quantifiable sample.
@@ -95,13 +95,14 @@ pub struct NcaArgs {
     /// BLQ after the last quantifiable sample.
     #[arg(long, value_enum, default_value = "drop")]
     pub blq_last: BlqArg,
-    /// C(0) when there is no sample at day 0.
+    /// C(0) when there is no sample at time 0.
     #[arg(long, value_enum, default_value = "assume-zero")]
     pub time_zero: TimeZeroArg,
     /// Partial AUCs whose end lies after Tlast.
     #[arg(long, value_enum, default_value = "na")]
     pub beyond_tlast: BeyondArg,
-    /// Fixed λz window in days, e.g. `28,365` (default: PKNCA's automatic choice).
+    /// Fixed λz window in the data's time unit, e.g. `28,365` (default: PKNCA's automatic
+    /// choice).
     #[arg(long, value_name = "START,END")]
     pub lambda_z_window: Option<String>,
     /// Allow the Tmax sample in the λz regression.
@@ -136,7 +137,7 @@ fn blq(a: BlqArg) -> BlqRule {
 fn parse_window(text: &str) -> Result<(f64, f64), CliError> {
     let bad = || {
         CliError::Input(format!(
-            "--lambda-z-window: value '{text}': expected START,END in days, e.g. 28,365"
+            "--lambda-z-window: value '{text}': expected START,END in the data's time unit, e.g. 28,365"
         ))
     };
     let (a, b) = text.split_once(',').ok_or_else(bad)?;
@@ -248,6 +249,8 @@ pub fn run(args: NcaArgs) -> Result<(), CliError> {
     let summary_path = out.write_with("nca_summary.csv", |buf| {
         write_summary(buf, &summary, &group_column)
     })?;
+    let run = run_json(&args, &settings)?;
+    out.write("run.json", run.as_bytes())?;
     super::report::write_plots(&out, &args.plots, super::report::Plotted::Nca(dataset))?;
     println!(
         "{} subject × analyte rows: {}\nsummary by {group_column}: {}",
@@ -370,4 +373,41 @@ fn write_summary(
         ])?;
     }
     w.finish().map(|_| ())
+}
+
+/// `run.json`: the data (path, SHA-256, time unit: every time and AUC in `nca.csv` is in
+/// the data's unit) and the settings.
+fn run_json(args: &NcaArgs, settings: &cartkin::nca::ValidNcaSettings) -> Result<String, CliError> {
+    use clap::ValueEnum;
+    let name = |v: Option<clap::builder::PossibleValue>| v.map(|p| p.get_name().to_string());
+    let sha = cartkin::report::sha256_file(&args.data)
+        .map_err(|e| CliError::Input(format!("cannot read {}: {e}", args.data.display())))?;
+    let unit = args.read.unit()?.name();
+    let s = settings.get();
+    let run = serde_json::json!({
+        "command": "nca",
+        "inputs": { "data": {
+            "path": args.data.display().to_string(),
+            "sha256": sha,
+            "time_unit": unit,
+        } },
+        "time_unit": unit,
+        "settings": {
+            "method": name(args.method.to_possible_value()),
+            "auc_ends": s.partial_ends,
+            "blq_first": name(args.blq_first.to_possible_value()),
+            "blq_between": name(args.blq_between.to_possible_value()),
+            "blq_last": name(args.blq_last.to_possible_value()),
+            "time_zero": name(args.time_zero.to_possible_value()),
+            "beyond_tlast": name(args.beyond_tlast.to_possible_value()),
+            "lambda_z_window": s.lambda_z_window,
+            "include_tmax_in_lambda_z": s.include_tmax_in_lambda_z,
+            "aplasia_threshold": args.aplasia_threshold,
+            "recovery_threshold": args.recovery_threshold,
+            "recovery_confirmations": args.recovery_confirmations,
+            "by": args.by,
+        },
+        "versions": { "cartkin": env!("CARGO_PKG_VERSION") },
+    });
+    serde_json::to_string_pretty(&run).map_err(|e| CliError::Numerical(format!("run.json: {e}")))
 }

@@ -10,6 +10,7 @@ use std::path::PathBuf;
 use super::issue::Issue;
 use super::records::SkipReason;
 use super::types::{Analyte, CovariateValue};
+use super::TimeUnit;
 use super::Loaded;
 
 /// Records of one analyte.
@@ -93,6 +94,8 @@ pub struct Summary {
     pub analytes: Vec<AnalyteSummary>,
     /// Earliest and latest time over observations and doses.
     pub time_span: Option<(f64, f64)>,
+    /// The unit of the data's times (`--time-unit`; days unless said otherwise).
+    pub time_unit: TimeUnit,
     /// Dose levels, ascending.
     pub dose_levels: Vec<DoseLevel>,
     /// Covariates in file order.
@@ -189,6 +192,7 @@ impl Summary {
             doses: ds.subjects.iter().map(|s| s.doses.len()).sum(),
             analytes,
             time_span: (t_min <= t_max).then_some((t_min, t_max)),
+            time_unit: TimeUnit::Days,
             dose_levels: levels,
             covariates,
             skipped: skipped.into_iter().collect(),
@@ -296,7 +300,8 @@ impl fmt::Display for Summary {
         )?;
         match self.time_span {
             Some((lo, hi)) => {
-                writeln!(f, "  time span     day {} to day {}", human(lo), human(hi))?
+                let unit = self.time_unit.name();
+                writeln!(f, "  time span     {} to {} {unit}", human(lo), human(hi))?
             }
             None => writeln!(f, "  time span     (no records)")?,
         }

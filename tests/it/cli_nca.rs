@@ -342,3 +342,33 @@ fn unusable_data_names_file_line_and_column() {
         &["data.csv:3", "data.csv:4", "TIME"],
     );
 }
+
+#[test]
+fn nca_works_in_the_data_time_unit_and_says_so_in_run_json() {
+    let (dir, _) = setup(DATA);
+    let out = cartkin(
+        dir.path(),
+        &["nca", "data.csv", "--time-unit", "hours", "--auc-ends", "21", "--out", "h"],
+    );
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let rows = read_table(&dir.path().join("h/nca.csv"));
+    let a = row(&rows, "A", "transgene");
+    // no conversion: Tmax is the 7 of the file, now read as hours; AUC0-21 by trapezoids:
+    // 0→7 linear up ½·7·1000 = 3500, 7→14 and 14→21 log down
+    // (500 − 1000)·7/ln(0.5) = 3500/ln2 and (250 − 500)·7/ln(0.5) = 1750/ln2
+    assert_eq!(num(a, "tmax"), 7.0);
+    assert_relative_eq!(
+        num(a, "auc0_21"),
+        3500.0 + 5250.0 / ln2(),
+        max_relative = 1e-12
+    );
+    let run: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("h/run.json")).unwrap())
+            .unwrap();
+    assert_eq!(run["command"], "nca");
+    assert_eq!(run["time_unit"], "hours");
+    assert_eq!(run["inputs"]["data"]["time_unit"], "hours");
+    assert_eq!(run["settings"]["auc_ends"], serde_json::json!([21.0]));
+    assert_eq!(run["settings"]["method"], "linlog");
+    assert_eq!(run["inputs"]["data"]["sha256"].as_str().unwrap().len(), 64);
+}

@@ -72,7 +72,8 @@ fn the_theophylline_dataset_is_checked_and_fitted_in_hours_and_in_days() {
     let model_h = repo_file("data/theoph/theoph.model");
     let check = run(tmp.path(), &["check", data, "--time-unit", "hours"]);
     let summary = String::from_utf8_lossy(&check.stdout);
-    assert!(summary.contains("time unit: hours"), "{summary}");
+    // the span of theoph_nonmem.csv: first dose at 0 h, last sample at 24 h
+    assert!(summary.contains("time span     0 to 24 hours"), "{summary}");
     assert!(summary.contains("12"), "{summary}");
     // the model in hours
     run(

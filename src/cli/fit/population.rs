@@ -17,13 +17,15 @@ use std::time::Instant;
 
 use serde_json::json;
 
-use super::{held_by_estimate, parse_fix, select_analytes, CovarianceArg, FitArgs};
+use super::{
+    held_by_estimate, parse_fix, select_analytes, ApproximationArg, CovarianceArg, FitArgs,
+};
 use crate::cli::CliError;
 use cartkin::estimate::population::tables::{
     write_population_individual, write_population_parameters, write_population_predictions,
 };
 use cartkin::estimate::population::{
-    fit_population, CovarianceKind, FoceSettings, Iteration, PopulationOptions,
+    fit_population, Approximation, CovarianceKind, FoceSettings, Iteration, PopulationOptions,
 };
 use cartkin::model::{Model, Predict};
 use cartkin::report::{sha256_file, sha256_hex};
@@ -53,6 +55,11 @@ pub fn run(args: FitArgs) -> Result<(), CliError> {
             CovarianceArg::None => None,
         },
         npde_replicates: args.npde_replicates,
+        approximation: match args.approximation {
+            ApproximationArg::Auto => None,
+            ApproximationArg::FoceI => Some(Approximation::FoceI),
+            ApproximationArg::Laplacian => Some(Approximation::Laplacian),
+        },
         ..PopulationOptions::default()
     };
     if let Some(seed) = args.seed {

@@ -35,6 +35,9 @@ pub struct PopulationOptions {
     pub seed: u64,
     /// Relative step of the R matrix's second differences.
     pub r_step: f64,
+    /// The marginal-likelihood approximation (`None`: FOCE-I, or the Laplacian when
+    /// records are censored).
+    pub approximation: Option<Approximation>,
 }
 
 impl Default for PopulationOptions {
@@ -48,6 +51,7 @@ impl Default for PopulationOptions {
             npde_replicates: 1000,
             seed: 20_261_129,
             r_step: 2e-3,
+            approximation: None,
         }
     }
 }
@@ -115,7 +119,10 @@ pub fn fit_population<'a, M: Predict + ?Sized>(
                 .map_err(|e| e.to_string())?,
         );
     }
-    let problem = PopulationProblem::new(model, pop, dataset, prepared);
+    let mut problem = PopulationProblem::new(model, pop, dataset, prepared);
+    if let Some(how) = options.approximation {
+        problem.approximation = how;
+    }
     if problem.subjects.is_empty() {
         return Err(format!(
             "no subject in {} has an observation of an analyte model `{}` predicts",
