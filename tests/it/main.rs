@@ -18,6 +18,7 @@ mod data_validation;
 mod estimate_covariance;
 mod estimate_foce;
 mod estimate_foce_nonlinear;
+mod estimate_foce_recovery;
 mod estimate_gradient;
 mod estimate_likelihood;
 mod estimate_model;

@@ -170,8 +170,8 @@ pub fn run(args: FitArgs) -> Result<(), CliError> {
         "converged": fit.outer.converged,
         "convergence": {
             "test": format!(
-                "projected gradient ∞-norm < {:.0e} (or no improving step with gradient < {:.0e})",
-                options.settings.grad_tol, options.settings.noise_tol
+                "projected gradient ∞-norm < {:.0e} (or, with gradient < {:.0e}, no improving step or an OFV fall < {:.0e} in {} iterations in a row)",
+                options.settings.grad_tol, options.settings.noise_tol, options.settings.ofv_tol, options.settings.stall_iterations
             ),
             "message": fit.outer.message,
             "iterations": fit.outer.iterations,

@@ -15,7 +15,10 @@
 //! along the BFGS direction or the gradient lowers the OFV while the gradient is below
 //! `noise_tol`, the point is reported as converged "at the noise floor of the
 //! finite-difference gradient"; otherwise the fit stops with the reason, keeping the
-//! best point. Progress is reported to an observer, never printed.
+//! best point. Likewise, when the OFV falls by less than `ofv_tol` in each of
+//! `stall_iterations` consecutive iterations with the gradient below `noise_tol`, the
+//! change of the OFV has reached the noise of its evaluation and the fit is converged
+//! (NONMEM stops on the significant digits of the estimates in the same spirit). Progress is reported to an observer, never printed.
 
 use super::objective::{Evaluation, PopulationProblem};
 use crate::model::Predict;
@@ -31,6 +34,11 @@ pub struct FoceSettings {
     pub noise_tol: f64,
     /// Relative finite-difference step of the outer gradient.
     pub fd_step: f64,
+    /// Converged when the OFV falls by less than this over `stall_iterations`
+    /// consecutive iterations while the gradient is below `noise_tol`.
+    pub ofv_tol: f64,
+    /// See `ofv_tol`.
+    pub stall_iterations: usize,
 }
 
 impl Default for FoceSettings {
@@ -40,6 +48,8 @@ impl Default for FoceSettings {
             grad_tol: 1e-3,
             noise_tol: 5e-2,
             fd_step: 1e-4,
+            ofv_tol: 1e-6,
+            stall_iterations: 3,
         }
     }
 }
@@ -167,7 +177,16 @@ pub fn minimise<M: Predict + ?Sized>(
     };
     record(0, current.neg2ll, norm, count, &mut trace);
     let mut retried = false;
+    let mut stalled = 0;
     loop {
+        if stalled >= settings.stall_iterations && norm < settings.noise_tol {
+            converged = true;
+            message = format!(
+                "the OFV fell by less than {:.0e} in each of the last {stalled} iterations, with gradient ∞-norm {norm:.2e} < {:.0e}",
+                settings.ofv_tol, settings.noise_tol
+            );
+            break;
+        }
         if norm < settings.grad_tol {
             converged = true;
             message = format!(
@@ -248,6 +267,11 @@ pub fn minimise<M: Predict + ?Sized>(
                     .collect()
             });
             bfgs_update(h, &s, &y, sy);
+        }
+        if current.neg2ll - e.neg2ll < settings.ofv_tol {
+            stalled += 1;
+        } else {
+            stalled = 0;
         }
         x = trial;
         current = e;
