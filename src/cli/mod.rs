@@ -4,6 +4,7 @@
 mod check;
 mod data_args;
 mod fit;
+mod fit_dir;
 mod merge;
 mod models;
 mod nca;
@@ -12,6 +13,7 @@ mod simulate;
 mod simulate_data;
 mod slurm;
 mod trial;
+mod vpc;
 
 use std::path::PathBuf;
 
@@ -44,6 +46,8 @@ enum Command {
     Trial(trial::TrialArgs),
     /// Write report.html for a result directory (summary, tables, plots, warnings).
     Report(report::ReportArgs),
+    /// Visual predictive check of a fit: vpc.csv and plots.
+    Vpc(vpc::VpcArgs),
     /// Join the shards of a `simulate --shard i/N` run into the files of the whole run.
     Merge(merge::MergeArgs),
 }
@@ -152,6 +156,7 @@ pub fn main() -> i32 {
         Command::Merge(a) => merge::run(a),
         Command::Trial(a) => trial::run(a),
         Command::Report(a) => report::run(a),
+        Command::Vpc(a) => vpc::run(a),
     };
     match result {
         Ok(()) => 0,

@@ -63,3 +63,5 @@ mod trial_cli;
 mod trial_exposure;
 mod trial_shard;
 mod trial_three_plus_three;
+mod vpc_cli;
+mod vpc_numbers;
