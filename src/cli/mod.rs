@@ -1,6 +1,7 @@
 //! The `cartkin` command line: one file per subcommand, each a thin layer over library
 //! calls. Exit codes (docs/outputs.md): 0 success, 1 usage or input error, 2 numerical failure.
 
+mod bootstrap;
 mod check;
 mod data_args;
 mod fit;
@@ -48,7 +49,9 @@ enum Command {
     Report(report::ReportArgs),
     /// Visual predictive check of a fit: vpc.csv and plots.
     Vpc(vpc::VpcArgs),
-    /// Join the shards of a `simulate --shard i/N` run into the files of the whole run.
+    /// Nonparametric bootstrap of a fit: bootstrap.csv and bootstrap_summary.csv.
+    Bootstrap(bootstrap::BootstrapArgs),
+    /// Join the shards of a `simulate`, `trial` or `bootstrap --shard i/N` run into the files of the whole run.
     Merge(merge::MergeArgs),
 }
 
@@ -157,6 +160,7 @@ pub fn main() -> i32 {
         Command::Trial(a) => trial::run(a),
         Command::Report(a) => report::run(a),
         Command::Vpc(a) => vpc::run(a),
+        Command::Bootstrap(a) => bootstrap::run(a),
     };
     match result {
         Ok(()) => 0,
