@@ -4,6 +4,7 @@
 
 mod common;
 
+mod bootstrap_cli;
 mod cli_check;
 mod cli_fit;
 mod cli_flags;

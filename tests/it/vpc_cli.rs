@@ -18,17 +18,22 @@ param sd = 0.2 residual\n\
 output y = A * exp(-k * t) lloq 5\n\
 error y logadd(sd)\n";
 
-/// `n` subjects of the decay model at days 1, 3, 7, 14 (A = 100·e^η, η ~ N(0, 0.09),
+/// `n` subjects of the decay model at days 1, 3, 7, 14 (see [`write_decay_data_at`]).
+pub fn write_decay_data(dir: &Path, n: usize, seed: u64) {
+    write_decay_data_at(dir, n, seed, &[1.0, 3.0, 7.0, 14.0]);
+}
+
+/// `n` subjects of the decay model at `times` (A = 100·e^η, η ~ N(0, 0.09),
 /// k = 0.2, sd 0.2; seeded), censored below 5; DOSE 1 for the first half, 2 for the
 /// rest (a stratum label only: the model does not use it).
-pub fn write_decay_data(dir: &Path, n: usize, seed: u64) {
+pub fn write_decay_data_at(dir: &Path, n: usize, seed: u64, times: &[f64]) {
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
     let mut text = String::from("ID,TIME,DV,DVID,CENS,LLOQ,DOSE\n");
     for i in 1..=n {
         let eta: f64 =
             0.3 * <StandardNormal as Distribution<f64>>::sample(&StandardNormal, &mut rng);
         let dose = if 2 * i <= n { 1 } else { 2 };
-        for t in [1.0, 3.0, 7.0, 14.0] {
+        for &t in times {
             let e: f64 = StandardNormal.sample(&mut rng);
             let y = 100.0 * (eta - 0.2 * t + 0.2 * e).exp();
             if y < 5.0 {
