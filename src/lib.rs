@@ -11,12 +11,14 @@
 //! | [`solve`] | ODE integration (explicit and stiff), stops at doses and declared discontinuities |
 //! | [`estimate`] | likelihood with Beal M3 censoring, individual and population estimation |
 //! | [`nca`] | non-compartmental analysis and B-cell / immunoglobulin endpoints |
-//! | [`simulate`] | virtual populations, dose levels and trial scenarios |
+//! | [`simulate`] | virtual populations, dose levels and trial scenarios; the visual predictive check |
+//! | [`bootstrap`] | nonparametric bootstrap of a fit (resampled subjects, refits, percentile intervals) |
 //! | [`cluster`] | shards of a run, Slurm job arrays and their merge |
 //! | [`trial`] | dose-escalation trials (3+3, BOIN) driven by simulated exposure |
 //! | [`report`] | output directories, atomic file writes, tables and plots |
 //! | [`rng`] | the per-subject random stream |
 
+pub mod bootstrap;
 pub mod cluster;
 pub mod data;
 pub mod estimate;

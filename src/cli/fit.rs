@@ -300,6 +300,9 @@ pub fn run(args: FitArgs) -> Result<(), CliError> {
             "sha256": data_sha,
             "time_unit": args.read.unit()?.name(),
             "time_varying": args.read.time_varying,
+            "dvid_map": args.read.dvid_map,
+            "relative_path": cartkin::report::relative_path(dir.path(), &args.data)
+                .map(|p| p.display().to_string()),
         } },
         "time_unit": model.time_unit().name(),
         "model": {

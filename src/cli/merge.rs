@@ -1,6 +1,7 @@
 //! `cartkin merge DIR1 DIR2 ... --out DIR`: join the shards of one `cartkin simulate
-//! --shard i/N` or `cartkin trial --shard i/N` run into the files of the unsharded run (byte-identical data files; see
-//! [`cartkin::simulate::merge`]).
+//! --shard i/N`, `cartkin trial --shard i/N` or `cartkin bootstrap --shard i/N` run into
+//! the files of the unsharded run (byte-identical data files; see
+//! [`cartkin::simulate::merge`], [`cartkin::trial::merge`], [`cartkin::bootstrap::merge`]).
 
 use std::path::PathBuf;
 
@@ -29,7 +30,13 @@ pub fn run(a: MergeArgs) -> Result<(), CliError> {
         SimulateError::Output(o) => CliError::Output(o),
         other => CliError::Input(other.to_string()),
     };
-    if command.as_deref() == Some("trial") {
+    if command.as_deref() == Some("bootstrap") {
+        cartkin::bootstrap::merge::merge(&a.dirs, &out).map_err(|e| match e {
+            cartkin::bootstrap::BootstrapError::Output(o) => CliError::Output(o),
+            cartkin::bootstrap::BootstrapError::Merge(s) => sim_err(s),
+            other => CliError::Input(other.to_string()),
+        })?;
+    } else if command.as_deref() == Some("trial") {
         cartkin::trial::merge::merge(&a.dirs, &out).map_err(|e| match e {
             TrialError::Output(o) => CliError::Output(o),
             TrialError::Simulate(s) => sim_err(s),

@@ -1,9 +1,11 @@
 //! The `cartkin` command line: one file per subcommand, each a thin layer over library
 //! calls. Exit codes (docs/outputs.md): 0 success, 1 usage or input error, 2 numerical failure.
 
+mod bootstrap;
 mod check;
 mod data_args;
 mod fit;
+mod fit_dir;
 mod merge;
 mod models;
 mod nca;
@@ -12,6 +14,7 @@ mod simulate;
 mod simulate_data;
 mod slurm;
 mod trial;
+mod vpc;
 
 use std::path::PathBuf;
 
@@ -44,7 +47,11 @@ enum Command {
     Trial(trial::TrialArgs),
     /// Write report.html for a result directory (summary, tables, plots, warnings).
     Report(report::ReportArgs),
-    /// Join the shards of a `simulate --shard i/N` run into the files of the whole run.
+    /// Visual predictive check of a fit: vpc.csv and plots.
+    Vpc(vpc::VpcArgs),
+    /// Nonparametric bootstrap of a fit: bootstrap.csv and bootstrap_summary.csv.
+    Bootstrap(bootstrap::BootstrapArgs),
+    /// Join the shards of a `simulate`, `trial` or `bootstrap --shard i/N` run into the files of the whole run.
     Merge(merge::MergeArgs),
 }
 
@@ -152,6 +159,8 @@ pub fn main() -> i32 {
         Command::Merge(a) => merge::run(a),
         Command::Trial(a) => trial::run(a),
         Command::Report(a) => report::run(a),
+        Command::Vpc(a) => vpc::run(a),
+        Command::Bootstrap(a) => bootstrap::run(a),
     };
     match result {
         Ok(()) => 0,

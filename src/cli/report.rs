@@ -22,6 +22,9 @@ pub enum Plotted<'a> {
     Nca(&'a Dataset),
     /// A `simulate` directory.
     Simulate,
+    /// A `vpc` directory, with the observations drawn and whether they are
+    /// prediction-corrected.
+    Vpc(&'a [cartkin::simulate::vpc::ObservedPoint], bool),
 }
 
 /// Draw the plots of `dir` unless `--no-plots`. A failure to draw is a warning: the
@@ -37,6 +40,7 @@ pub fn write_plots(dir: &OutputDir, args: &PlotArgs, what: Plotted<'_>) -> Resul
             Plotted::Fit => plots::fit::figures(dir),
             Plotted::Nca(data) => plots::nca::figures(dir, data),
             Plotted::Simulate => plots::simulate::figures(dir),
+            Plotted::Vpc(observed, pc) => plots::vpc::figures(dir, observed, pc),
         };
         match figures.and_then(|f| plots::write_all(dir, &f)) {
             // quiet on success, like the rest of the output (the files sit beside the tables)

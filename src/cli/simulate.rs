@@ -189,12 +189,21 @@ fn read_schedule(path: &Path) -> Result<Vec<f64>, CliError> {
 /// The model a fit directory's run.json names, checked against the hash recorded there
 /// (the model file must not have changed since the fit).
 pub(super) fn fitted_model(dir: &Path) -> Result<Model, CliError> {
+    model_of_fit(
+        dir,
+        "--fit",
+        "; give --model explicitly to simulate it anyway",
+    )
+}
+
+/// [`fitted_model`] for any command: messages start with `context` and end with `hint`.
+pub(super) fn model_of_fit(dir: &Path, context: &str, hint: &str) -> Result<Model, CliError> {
     let path = dir.join("run.json");
     let text = std::fs::read_to_string(&path)
-        .map_err(|e| input(format!("--fit: cannot read {}: {e}", path.display())))?;
+        .map_err(|e| input(format!("{context}: cannot read {}: {e}", path.display())))?;
     let run: serde_json::Value = serde_json::from_str(&text).map_err(|e| {
         input(format!(
-            "--fit: {}: not JSON written by cartkin fit: {e}",
+            "{context}: {}: not JSON written by cartkin fit: {e}",
             path.display()
         ))
     })?;
@@ -202,10 +211,10 @@ pub(super) fn fitted_model(dir: &Path) -> Result<Model, CliError> {
     let recorded = run["model"]["sha256"].as_str().unwrap_or_default();
     if let Some(name) = origin.strip_prefix("built-in ") {
         let model =
-            Model::load(name).map_err(|e| input(format!("--fit: {}: {e}", path.display())))?;
+            Model::load(name).map_err(|e| input(format!("{context}: {}: {e}", path.display())))?;
         if recorded != sha256_hex(model.source().as_bytes()) {
             return Err(input(format!(
-                "--fit: model `{name}` has changed since the fit in {} (its SHA-256 differs from run.json's); give --model explicitly to simulate it anyway",
+                "{context}: model `{name}` has changed since the fit in {} (its SHA-256 differs from run.json's){hint}",
                 dir.display()
             )));
         }
@@ -213,7 +222,7 @@ pub(super) fn fitted_model(dir: &Path) -> Result<Model, CliError> {
     }
     if origin.is_empty() {
         return Err(input(format!(
-            "--fit: {}: no model.origin; give the model with --model",
+            "{context}: {}: no model.origin",
             path.display()
         )));
     }
@@ -232,8 +241,8 @@ pub(super) fn fitted_model(dir: &Path) -> Result<Model, CliError> {
         if !c.is_file() {
             continue;
         }
-        let model =
-            Model::from_file(c).map_err(|e| input(format!("--fit: {}: {e}", path.display())))?;
+        let model = Model::from_file(c)
+            .map_err(|e| input(format!("{context}: {}: {e}", path.display())))?;
         if recorded == sha256_hex(model.source().as_bytes()) {
             return Ok(model);
         }
@@ -246,12 +255,12 @@ pub(super) fn fitted_model(dir: &Path) -> Result<Model, CliError> {
         .join(", ");
     Err(input(match changed {
         Some(c) => format!(
-            "--fit: model file {} has changed since the fit in {} (its SHA-256 differs from run.json's); give --model explicitly to simulate it anyway",
+            "{context}: model file {} has changed since the fit in {} (its SHA-256 differs from run.json's){hint}",
             c.display(),
             dir.display()
         ),
         None => format!(
-            "--fit: {}: model file `{origin}` not found (tried {tried}); give the model with --model",
+            "{context}: {}: model file `{origin}` not found (tried {tried})",
             path.display()
         ),
     }))

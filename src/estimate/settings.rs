@@ -26,7 +26,7 @@
 //! stream.
 
 /// Settings of `cartkin fit --method individual`, unchecked. See the module table.
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct FitSettings {
     /// Seed of the start points.
     pub seed: u64,

@@ -12,6 +12,11 @@
 //!   residual-error parameters take the fit's typical value and no random effect.
 //!
 //! The result is a diagonal [`Omega::Full`] over every parameter with variability.
+//!
+//! A population fit (`--method foce`; its `parameters.csv` has `omega2_…` rows) is read
+//! by [`FittedPopulation::read_population`]: every parameter's `estimate` (θ and σ,
+//! fixed ones at their fixed values) and the estimated Ω, variances `omega2_P` and
+//! covariances `omega2_P_Q`, as a full [`Omega::Full`] over the parameters with η.
 
 use std::path::Path;
 
@@ -65,7 +70,109 @@ fn column(header: &[String], name: &str, path: &Path) -> Result<usize, SimulateE
     })
 }
 
+/// Whether the `parameters.csv` of `dir` is a population fit's (has `omega2_…` rows).
+pub fn is_population_fit(dir: &Path) -> Result<bool, SimulateError> {
+    let path = dir.join("parameters.csv");
+    let (header, rows) = read_table(&path)?;
+    let c = column(&header, "parameter", &path)?;
+    Ok(rows
+        .iter()
+        .any(|r| r.get(c).is_some_and(|n| n.starts_with("omega2_"))))
+}
+
 impl FittedPopulation {
+    /// Read the `parameters.csv` of a population fit in `dir`, for `model` (the model
+    /// that was fitted): all typical values and the full Ω (module header).
+    pub fn read_population(
+        dir: &Path,
+        model: &dyn Predict,
+    ) -> Result<FittedPopulation, SimulateError> {
+        let params = model.parameters();
+        let path = dir.join("parameters.csv");
+        let (header, rows) = read_table(&path)?;
+        let (c_name, c_est) = (
+            column(&header, "parameter", &path)?,
+            column(&header, "estimate", &path)?,
+        );
+        let mut typical = Vec::new();
+        let mut omega: Vec<((usize, usize), f64)> = Vec::new();
+        let mut subjects = 0;
+        if let Some(c_n) = header.iter().position(|h| h == "n") {
+            subjects = rows
+                .first()
+                .and_then(|r| r.get(c_n))
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(0);
+        }
+        for (k, row) in rows.iter().enumerate() {
+            let field = |c: usize| row.get(c).map(String::as_str).unwrap_or("");
+            let name = field(c_name);
+            if name.starts_with("shrinkage_") {
+                continue;
+            }
+            let value = || -> Result<f64, SimulateError> {
+                field(c_est)
+                    .parse::<f64>()
+                    .ok()
+                    .filter(|v| v.is_finite())
+                    .ok_or_else(|| {
+                        bad(
+                            &path,
+                            k + 2,
+                            format!("a finite number in `estimate` for `{name}`"),
+                        )
+                    })
+            };
+            if let Some(index) = model.parameter_index(name) {
+                typical.push((params[index].name.clone(), value()?));
+            } else if let Some(pair) = omega_element(name, params) {
+                omega.push((pair, value()?));
+            } else {
+                return Err(bad(
+                    &path,
+                    k + 2,
+                    format!(
+                        "a parameter of model `{}` or an omega2_P[_Q] row, not `{name}`",
+                        model.name()
+                    ),
+                ));
+            }
+        }
+        let mut effects: Vec<usize> = omega
+            .iter()
+            .filter(|((p, q), _)| p == q)
+            .map(|((p, _), _)| *p)
+            .collect();
+        effects.sort_unstable();
+        if effects.is_empty() {
+            return Err(bad(&path, 1, "omega2_P rows (a population fit)"));
+        }
+        let m = effects.len();
+        let mut matrix = vec![0.0; m * m];
+        for ((p, q), v) in omega {
+            let (Some(i), Some(j)) = (
+                effects.iter().position(|&e| e == p),
+                effects.iter().position(|&e| e == q),
+            ) else {
+                return Err(bad(
+                    &path,
+                    1,
+                    "a variance omega2_P for every parameter of a covariance omega2_P_Q",
+                ));
+            };
+            matrix[i * m + j] = v;
+            matrix[j * m + i] = v;
+        }
+        Ok(FittedPopulation {
+            typical,
+            omega: Omega::Full {
+                parameters: effects.iter().map(|&i| params[i].name.clone()).collect(),
+                matrix,
+            },
+            subjects,
+        })
+    }
+
     /// Read `parameters.csv` and `individual.csv` of the fit directory `dir`, for `model`
     /// (the model that was fitted).
     pub fn read(dir: &Path, model: &dyn Predict) -> Result<FittedPopulation, SimulateError> {
@@ -176,4 +283,16 @@ impl FittedPopulation {
             subjects: reached.len(),
         })
     }
+}
+
+/// The parameter indices (P, Q) of an `omega2_P` or `omega2_P_Q` name (names may hold
+/// underscores: every split is tried against the model's parameters).
+fn omega_element(name: &str, params: &[crate::model::Parameter]) -> Option<(usize, usize)> {
+    let rest = name.strip_prefix("omega2_")?;
+    let index = |n: &str| params.iter().position(|p| p.name == n);
+    if let Some(i) = index(rest) {
+        return Some((i, i));
+    }
+    rest.match_indices('_')
+        .find_map(|(at, _)| Some((index(&rest[..at])?, index(&rest[at + 1..])?)))
 }

@@ -66,6 +66,7 @@ pub mod run;
 pub mod scenario;
 pub mod stream;
 pub mod summary;
+pub mod vpc;
 
 use std::path::PathBuf;
 

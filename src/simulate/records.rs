@@ -132,12 +132,12 @@ pub fn simulate_records(
     let results: Vec<Result<Vec<RecordRow>, RecordsError>> = jobs
         .par_iter()
         .map(|&(r, i)| {
-            simulate_one(
+            simulate_subject(
                 model,
                 &dataset.subjects[i],
                 population,
                 r,
-                (r.max(1) - 1) * n + i,
+                replicate_stream(r, i, n),
                 seed,
                 residual_error && r > 0,
             )
@@ -150,7 +150,15 @@ pub fn simulate_records(
     Ok(rows)
 }
 
-fn simulate_one(
+/// The random stream of replicate `replicate` (1-based; 0 for the typical subject) of
+/// subject `index` (0-based) among `n`: (replicate − 1)·n + index.
+pub fn replicate_stream(replicate: usize, index: usize, n: usize) -> usize {
+    (replicate.max(1) - 1) * n + index
+}
+
+/// Simulate one subject's records on random stream `stream` (see the module header):
+/// replicate 0 is the typical subject without residual error.
+pub fn simulate_subject(
     model: &dyn Predict,
     subject: &Subject,
     population: &Population,

@@ -4,6 +4,7 @@
 
 mod common;
 
+mod bootstrap_cli;
 mod cli_check;
 mod cli_fit;
 mod cli_flags;
@@ -64,3 +65,5 @@ mod trial_cli;
 mod trial_exposure;
 mod trial_shard;
 mod trial_three_plus_three;
+mod vpc_cli;
+mod vpc_numbers;

@@ -140,10 +140,22 @@ pub fn run(args: FitArgs) -> Result<(), CliError> {
             cartkin::estimate::population::Approximation::Laplacian =>
                 "Laplacian (NONMEM METHOD=1 LAPLACIAN): censored records (Beal M3) present; Hessian of the conditional objective at the EBE",
         },
-        "inputs": { "data": { "path": args.data.display().to_string(), "sha256": data_sha } },
+        "inputs": { "data": {
+            "path": args.data.display().to_string(),
+            "sha256": data_sha,
+            "time_unit": args.read.unit()?.name(),
+            "time_varying": args.read.time_varying,
+            "dvid_map": args.read.dvid_map,
+            "relative_path": cartkin::report::relative_path(dir.path(), &args.data)
+                .map(|p| p.display().to_string()),
+        } },
+        "time_unit": model.time_unit().name(),
         "model": {
             "name": model.name(),
             "origin": model.origin(),
+            // A model file relative to this directory, for vpc and bootstrap after a move.
+            "path": cartkin::report::relative_path(dir.path(), std::path::Path::new(model.origin()))
+                .map(|p| p.display().to_string()),
             "sha256": sha256_hex(model.source().as_bytes()),
         },
         "free_parameters": pop.map.free.iter().map(|&i| params[i].name.clone()).collect::<Vec<_>>(),

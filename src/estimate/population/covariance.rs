@@ -22,7 +22,7 @@ use crate::estimate::covariance::Z975;
 use crate::model::Predict;
 
 /// Which covariance matrix was reported.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum CovarianceKind {
     /// R⁻¹SR⁻¹.

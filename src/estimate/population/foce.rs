@@ -24,7 +24,7 @@ use super::objective::{Evaluation, PopulationProblem};
 use crate::model::Predict;
 
 /// Settings of the outer optimiser.
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct FoceSettings {
     /// Iteration limit.
     pub max_iter: usize,

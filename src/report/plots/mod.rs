@@ -13,7 +13,8 @@
 //!
 //! Files: `fit_profiles_<analyte>_<page>`, `fit_gof_<analyte>`, `fit_residuals_<analyte>`,
 //! `fit_parameters` ([`fit`]); `nca_profiles`, `nca_dose_proportionality`,
-//! `nca_bcell_recovery` ([`nca`]); `simulate_bands`, `simulate_endpoints` ([`simulate`]).
+//! `nca_bcell_recovery` ([`nca`]); `simulate_bands`, `simulate_endpoints` ([`simulate`]);
+//! `vpc_<analyte>` ([`vpc`]).
 
 pub mod fit;
 pub mod nca;
@@ -21,6 +22,7 @@ pub mod panel;
 pub mod simulate;
 pub mod stats;
 pub mod table;
+pub mod vpc;
 
 use std::path::PathBuf;
 use std::sync::OnceLock;
