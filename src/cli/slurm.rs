@@ -104,35 +104,3 @@ pub fn run_as_array(command: &str, out: &OutArgs, slurm: &SlurmArgs) -> Result<(
     );
     Ok(())
 }
-
-#[cfg(test)]
-mod tests {
-    use super::task_args;
-
-    fn v(s: &[&str]) -> Vec<String> {
-        s.iter().map(|x| x.to_string()).collect()
-    }
-
-    #[test]
-    fn task_args_drop_the_options_each_task_sets_itself() {
-        let argv = v(&[
-            "simulate",
-            "--model",
-            "stein2019",
-            "--slurm",
-            "4",
-            "--out",
-            "o",
-            "--force",
-            "--slurm-opt=--time=5",
-            "--shard=1/2",
-            "--dry-run",
-            "--n",
-            "10",
-        ]);
-        assert_eq!(
-            task_args(&argv),
-            v(&["simulate", "--model", "stein2019", "--n", "10"])
-        );
-    }
-}

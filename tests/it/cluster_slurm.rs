@@ -214,6 +214,34 @@ fn dry_run_writes_the_array_and_merge_scripts() {
     assert_eq!(again.status.code(), Some(1));
 }
 
+/// The options each task sets itself (`--slurm`, `--slurm-opt`, `--dry-run`, `--shard`,
+/// `--force`, `--out`) are dropped from the task's command line, in both their
+/// `--opt value` and `--opt=value` forms; the others are kept in order.
+#[test]
+fn task_command_lines_drop_the_options_each_task_sets_itself() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut args = SIM.to_vec();
+    args.extend([
+        "--slurm=2",
+        "--out=cluster",
+        "--force",
+        "--slurm-opt=--time=5",
+        "--dry-run",
+    ]);
+    ok(cartkin_in(dir.path(), &args));
+    let array = std::fs::read_to_string(dir.path().join("cluster/slurm/array.sbatch")).unwrap();
+    assert!(
+        array.contains(
+            "'simulate' '--model' 'stein2019' '--dose' '1e6,1e7,1e8' '--n' '3' '--days' '60' '--seed' '11' --shard slurm --force --out "
+        ),
+        "{array}"
+    );
+    for dropped in ["'--slurm", "'--out", "'--force'", "'--dry-run'"] {
+        assert!(!array.contains(dropped), "{dropped} in {array}");
+    }
+    assert!(array.contains("#SBATCH --time=5\n"), "{array}");
+}
+
 /// Run the scripts the way Slurm would — each array task with its SLURM_ARRAY_*
 /// variables, then the merge — but with bash on this machine, so the scripts themselves
 /// are tested everywhere.
