@@ -134,6 +134,9 @@ pub struct SubjectFit {
     pub uncertainty: Option<Uncertainty>,
     /// Objective evaluations used.
     pub evaluations: u64,
+    /// Exact gradient evaluations used (each one prediction with its sensitivities; 0
+    /// with finite differences, whose probes count as objective evaluations).
+    pub gradient_evaluations: u64,
     /// The records fitted.
     pub records: Records,
     /// How the subject's observations were used.
@@ -204,6 +207,7 @@ pub fn fit_subject<M: Predict + ?Sized>(
         psi: None,
         uncertainty: None,
         evaluations: 0,
+        gradient_evaluations: 0,
         records,
         usage,
     };
@@ -215,7 +219,8 @@ pub fn fit_subject<M: Predict + ?Sized>(
         doses: &subject.doses,
         covariates: &subject.covariates,
     };
-    let obj = Objective::new(model, individual, &fit.records, map);
+    let obj =
+        Objective::new(model, individual, &fit.records, map).with_exact_gradient(s.exact_gradient);
     if map.is_empty() {
         // Nothing to estimate: the −2LL at the given values.
         match obj.value(&[]) {
@@ -280,6 +285,7 @@ pub fn fit_subject<M: Predict + ?Sized>(
     }
     fit.psi = Some(optimum.psi);
     fit.evaluations = obj.evaluations();
+    fit.gradient_evaluations = obj.gradient_evaluations();
     fit
 }
 
