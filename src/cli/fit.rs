@@ -89,6 +89,10 @@ pub struct FitArgs {
     /// Threads [default: all cores; 0 also means all cores].
     #[arg(long)]
     pub threads: Option<usize>,
+    /// `--method individual`: gradients and Hessians by finite differences of −2LL
+    /// instead of the model's exact derivatives (for comparison).
+    #[arg(long)]
+    pub finite_differences: bool,
     /// `--method foce`: a full Ω block over these η parameters, e.g. `CL,V`
     /// (repeat for several blocks; adds to the model file's `block` lines).
     #[arg(long = "omega-block", value_name = "P,Q,...")]
@@ -216,6 +220,7 @@ pub fn run(args: FitArgs) -> Result<(), CliError> {
     if let Some(threads) = args.threads {
         settings.threads = threads;
     }
+    settings.exact_gradient = !args.finite_differences;
     let checked = settings.clone().check().map_err(|e| input(&e))?;
 
     let dvid_map = super::dvid_map(args.read.dvid_map.as_deref())?;

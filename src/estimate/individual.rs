@@ -11,7 +11,7 @@
 
 use rayon::prelude::*;
 
-use super::covariance::{hessian, uncertainty, Uncertainty};
+use super::covariance::{hessian_of_values, uncertainty, Uncertainty};
 use super::likelihood::{LikelihoodError, RecordUse, Records};
 use super::objective::{Objective, ParameterMap};
 use super::optimise::minimise;
@@ -264,9 +264,12 @@ pub fn fit_subject<M: Predict + ?Sized>(
             let p = &params[map.free[k]];
             p.transform.derivative(x, p.lower, p.upper)
         };
-        let cov = match &optimum.hessian {
-            Some(h) => uncertainty(h, &optimum.psi, &names, &natural, &slope),
-            None => hessian(&obj, &optimum.psi)
+        // with exact gradients the optimiser's Hessian is from gradients: the standard
+        // errors use second differences of values, as with finite differences
+        // (covariance::hessian_of_values)
+        let cov = match (&optimum.hessian, obj.exact_gradient()) {
+            (Some(h), false) => uncertainty(h, &optimum.psi, &names, &natural, &slope),
+            _ => hessian_of_values(&obj, &optimum.psi)
                 .and_then(|h| uncertainty(&h, &optimum.psi, &names, &natural, &slope)),
         };
         match cov {

@@ -194,6 +194,9 @@ pub(crate) fn compile(source: &str, native: bool) -> Result<SensitivityCode, Loc
     Ok(code)
 }
 
+/// Smallest |y| a difference step is scaled by (as in Rodas4).
+const DELTA_FLOOR: f64 = 1e-5;
+
 /// The state index of a reset event.
 const RESET: usize = usize::MAX;
 
@@ -208,6 +211,8 @@ struct Augmented<'a> {
     drates: &'a [f64],
     n: usize,
     range: (f64, f64),
+    /// Smallest |y| a difference step is scaled by (as Rodas4's own differences).
+    floor: f64,
 }
 
 impl Augmented<'_> {
@@ -250,6 +255,47 @@ impl OdeSystem for Augmented<'_> {
     fn enter_segment(&mut self, start: f64, end: f64) {
         self.range = open_segment(start, end);
     }
+
+    /// The Jacobian of (y, S) ↦ (f + r, J·S + ∂f/∂θ + ∂r/∂θ), row-major m × m:
+    ///
+    /// ```text
+    /// [ J   0       ]     J exact (compiled), in the top-left block and in the
+    /// [ H   I_n ⊗ J ]     diagonal blocks (J acts on each column of S);
+    /// ```
+    ///
+    /// H = ∂(J·S + ∂f/∂θ)/∂y (second derivatives of f) by forward differences in y:
+    /// n + 1 evaluations of the derivative program instead of n(1 + p) of the augmented
+    /// right-hand side.
+    fn jacobian(&mut self, t: f64, z: &[f64], jac: &mut [f64]) -> bool {
+        let (n, p) = (self.n, self.code.params.len());
+        let m = n * (1 + p);
+        jac.iter_mut().for_each(|x| *x = 0.0);
+        let mut base = vec![0.0; m];
+        self.rhs(t, z, &mut base);
+        let c = self.code;
+        for i in 0..n {
+            for l in 0..n {
+                let v = self.slots[c.jac[i * n + l] as usize];
+                jac[i * m + l] = v;
+                for k in 0..p {
+                    jac[(n + i * p + k) * m + n + l * p + k] = v;
+                }
+            }
+        }
+        let mut probe = z.to_vec();
+        let mut moved = vec![0.0; m];
+        for j in 0..n {
+            let yj = z[j];
+            probe[j] = yj + f64::EPSILON.sqrt() * yj.abs().max(self.floor);
+            let delta = probe[j] - yj;
+            self.rhs(t, &probe, &mut moved);
+            probe[j] = yj;
+            for r in n..m {
+                jac[r * m + j] = (moved[r] - base[r]) / delta;
+            }
+        }
+        true
+    }
 }
 
 impl Model {
@@ -265,7 +311,8 @@ impl Model {
 
     /// Predictions and their exact derivatives with respect to every parameter (natural
     /// scale): `jac[i * theta.len() + k] = ∂out[i]/∂θ_k` (module docs). Returns the
-    /// solver's work on the augmented system (zero for a closed form).
+    /// solver's work on the augmented system (zero for a closed form), also added to
+    /// [`Model::solver_totals`].
     pub fn predict_sensitivities(
         &self,
         theta: &[f64],
@@ -315,7 +362,12 @@ impl Model {
             }
             return Ok(SolveStats::default());
         }
-        self.ode_sensitivities(code, &mut s, &varying, individual, times, outputs, out, jac)
+        let stats =
+            self.ode_sensitivities(code, &mut s, &varying, individual, times, outputs, out, jac)?;
+        if let Ok(mut totals) = self.solver_totals.lock() {
+            totals.add(&stats);
+        }
+        Ok(stats)
     }
 
     /// Output `o` at t with states y and sensitivities S = y[n..] into `row`.
@@ -436,6 +488,7 @@ impl Model {
         let mut drates = vec![0.0; n * p];
         let mut zs = vec![0.0; times.len() * m];
         let mut solver = Solver::new(m, self.solver.clone());
+        let floor = DELTA_FLOOR.min(self.solver.atol / self.solver.rtol);
         let (mut t, mut k, mut bi) = (t0, 0, 0);
         let mut range = (f64::NEG_INFINITY, f64::INFINITY);
         let mut f_before = vec![0.0; n];
@@ -453,6 +506,7 @@ impl Model {
                     drates: &drates,
                     n,
                     range,
+                    floor,
                 };
                 sys.evaluate(t, &z, range);
                 for (i, f) in f_before.iter_mut().enumerate() {
@@ -473,6 +527,7 @@ impl Model {
                     drates: &drates,
                     n,
                     range: after,
+                    floor,
                 };
                 sys.evaluate(t, &z, after);
                 for i in 0..n {
@@ -506,6 +561,7 @@ impl Model {
                 drates: &drates,
                 n,
                 range,
+                floor,
             };
             let base = k;
             let mut sink = |i: usize, zi: &[f64]| {

@@ -180,25 +180,59 @@ fn predictions(
     (out, jac, ts, idx)
 }
 
-/// (model, bolus, times): times away from each model's change points.
-const CASES: [(&str, f64, &[f64]); 8] = [
-    ("stein2019", 0.0, &[0.5, 2.0, 5.0, 14.0, 28.0, 90.0, 365.0]),
-    ("stein2019_ode", 0.0, &[0.5, 2.0, 5.0, 14.0, 28.0, 90.0]),
-    ("lisocel2021", 0.0, &[1.0, 5.0, 15.0, 28.0, 90.0, 365.0]),
-    ("pk_1cmt_iv", 320.0, &[0.01, 0.1, 0.5, 1.0, 3.0]),
-    ("pk_1cmt_oral", 320.0, &[0.01, 0.05, 0.2, 1.0, 3.0]),
-    ("cd19_bcell", 50e6, &[0.5, 3.0, 10.0, 28.0]),
-    ("cd19_cd20_bcell", 300e6, &[0.5, 3.0, 10.0, 28.0]),
-    ("singh2021", 450e6, &[0.5, 3.0, 10.0, 28.0]),
+/// A built-in model's check: bolus at t = 0, times away from its change points, the
+/// solver's rtol for the check, the relative difference step h, and the relative
+/// tolerance (of the value, and of the column's largest value).
+struct Case {
+    name: &'static str,
+    amount: f64,
+    times: &'static [f64],
+    rtol: f64,
+    h: f64,
+    tol: f64,
+}
+
+/// Non-stiff models are solved at rtol 1e-11 and differenced with h = 1e-5: truncation
+/// ~ h² ≈ 1e-10 relative, solver noise ~ rtol/h = 1e-6 relative, so a tolerance of 1e-5.
+/// singh2021 is stiff (Rodas4 on the 8 × 28 augmented system): rtol 1e-9 and h = 1e-4,
+/// noise ~ 1e-5, truncation ~ 1e-8, so 1e-3.
+const CASES: [Case; 8] = [
+    case("stein2019", 0.0, &[0.5, 2.0, 5.0, 14.0, 28.0, 90.0, 365.0], 1e-11, 1e-5, 1e-5),
+    case("stein2019_ode", 0.0, &[0.5, 2.0, 5.0, 14.0, 28.0, 90.0], 1e-11, 1e-5, 1e-5),
+    case("lisocel2021", 0.0, &[1.0, 5.0, 15.0, 28.0, 90.0, 365.0], 1e-11, 1e-5, 1e-5),
+    case("pk_1cmt_iv", 320.0, &[0.01, 0.1, 0.5, 1.0, 3.0], 1e-11, 1e-5, 1e-5),
+    case("pk_1cmt_oral", 320.0, &[0.01, 0.05, 0.2, 1.0, 3.0], 1e-11, 1e-5, 1e-5),
+    case("cd19_bcell", 50e6, &[0.5, 3.0, 10.0, 28.0], 1e-11, 1e-5, 1e-5),
+    case("cd19_cd20_bcell", 300e6, &[0.5, 3.0, 10.0, 28.0], 1e-11, 1e-5, 1e-5),
+    case("singh2021", 450e6, &[0.5, 3.0, 10.0, 28.0], 1e-9, 1e-4, 1e-3),
 ];
 
-/// Exact ∂pred/∂θ against central differences for `model` at θ = typical·exp(u).
-fn check_against_differences(name: &str, amount: f64, times: &[f64], u: &[f64]) {
+const fn case(
+    name: &'static str,
+    amount: f64,
+    times: &'static [f64],
+    rtol: f64,
+    h: f64,
+    tol: f64,
+) -> Case {
+    Case {
+        name,
+        amount,
+        times,
+        rtol,
+        h,
+        tol,
+    }
+}
+
+/// Exact ∂pred/∂θ against central differences for a model at θ = typical·exp(u).
+fn check_against_differences(c: &Case, u: &[f64]) {
+    let name = c.name;
     let mut model = load(name);
     // a tight solve, so that the differences are accurate (solver error / h)
     model.set_solver_options(SolverOptions {
-        rtol: 1e-11,
-        atol: 1e-13,
+        rtol: c.rtol,
+        atol: c.rtol * 1e-2,
         ..model.solver_options().clone()
     });
     let mut theta = typical(&model);
@@ -206,8 +240,8 @@ fn check_against_differences(name: &str, amount: f64, times: &[f64], u: &[f64]) 
         let x = p.typical * u[k % u.len()].exp();
         theta[k] = if x > p.lower && x < p.upper { x } else { p.typical };
     }
-    let doses = doses(&model, amount);
-    let (out, jac, ts, idx) = predictions(&model, &theta, &doses, times);
+    let doses = doses(&model, c.amount);
+    let (out, jac, ts, idx) = predictions(&model, &theta, &doses, c.times);
     let np = theta.len();
     let cov = Covariates::default();
     let ind = Individual {
@@ -216,7 +250,12 @@ fn check_against_differences(name: &str, amount: f64, times: &[f64], u: &[f64]) 
     };
     let (mut up, mut down) = (vec![0.0; out.len()], vec![0.0; out.len()]);
     for k in 0..np {
-        let h = 1e-5 * theta[k].abs().max(1e-8);
+        if model.parameters()[k].fixed {
+            // 0/1 flags (cd19_cd20_bcell's `max(cd19, cd20)` at a tie): the one-sided
+            // derivative is by design not the central difference there; never estimated
+            continue;
+        }
+        let h = c.h * theta[k].abs().max(1e-8);
         let mut probe = theta.clone();
         probe[k] = theta[k] + h;
         model.predict(&probe, &ind, &ts, &idx, &mut up).unwrap();
@@ -227,17 +266,15 @@ fn check_against_differences(name: &str, amount: f64, times: &[f64], u: &[f64]) 
             .zip(&down)
             .map(|(a, b)| (a - b) / (2.0 * h))
             .collect();
-        // Per output, the scale of θ_k·∂pred/∂θ_k over the times.
         for (i, d) in fd.iter().enumerate() {
+            // the column's scale: its largest value for the same output
             let scale = (0..out.len())
                 .filter(|r| idx[*r] == idx[i])
                 .map(|r| fd[r].abs())
                 .fold(0.0, f64::max);
             let exact = jac[i * np + k];
-            // Central differences with h = 1e-5·|θ|: truncation ~ h²·|∂³pred| ≈ 1e-10
-            // relative, solver noise ~ rtol/h·|pred| = 1e-6 relative for ODE models;
-            // allow 1e-5 of the value plus 1e-6 of the largest value of the column.
-            let tol = 1e-5 * d.abs() + 1e-6 * scale + 1e-12 * out[i].abs() / h;
+            // + the differences' noise: the solver's relative error rtol on pred, over h
+            let tol = c.tol * d.abs() + 0.1 * c.tol * scale + 10.0 * c.rtol * out[i].abs() / h;
             assert!(
                 (exact - d).abs() <= tol,
                 "{name}: ∂{}(t = {})/∂{}: exact {exact} vs differences {d} (tol {tol})",
@@ -255,17 +292,17 @@ proptest! {
     fn exact_derivatives_match_central_differences_on_every_built_in_model(
         u in proptest::collection::vec(-0.3f64..0.3, 7),
     ) {
-        for (name, amount, times) in CASES {
-            check_against_differences(name, amount, times, &u);
+        for c in &CASES {
+            check_against_differences(c, &u);
         }
     }
 }
 
 #[test]
 fn every_built_in_model_is_covered() {
-    let mut names: Vec<&str> = CASES.iter().map(|c| c.0).collect();
+    let mut names: Vec<&str> = CASES.iter().map(|c| c.name).collect();
     names.sort();
-    let mut builtin = cartkin::model::builtin_names();
+    let mut builtin = cartkin::model::builtin_names().to_vec();
     builtin.sort();
     assert_eq!(names, builtin);
 }
