@@ -58,7 +58,8 @@ pub fn hessian_from_gradients<M: Predict + ?Sized>(
         x[i] = psi[i] + h;
         obj.gradient_into(&x, &mut up).map_err(|e| e.to_string())?;
         x[i] = psi[i] - h;
-        obj.gradient_into(&x, &mut down).map_err(|e| e.to_string())?;
+        obj.gradient_into(&x, &mut down)
+            .map_err(|e| e.to_string())?;
         x[i] = psi[i];
         for j in 0..d {
             hess[i * d + j] = (up[j] - down[j]) / (2.0 * h);

@@ -51,9 +51,11 @@ pub fn neg2ll_gradient<M: Predict + ?Sized>(
             ErrorModel::Additive { a } | ErrorModel::LogAdditive { a } => {
                 (theta[a], 0.0, [(a, 1.0), (a, 0.0)])
             }
-            ErrorModel::Proportional { b } => {
-                (theta[b] * f.abs(), theta[b] * f.signum(), [(b, f.abs()), (b, 0.0)])
-            }
+            ErrorModel::Proportional { b } => (
+                theta[b] * f.abs(),
+                theta[b] * f.signum(),
+                [(b, f.abs()), (b, 0.0)],
+            ),
             ErrorModel::Combined { a, b } => {
                 let s = theta[a].hypot(theta[b] * f);
                 (

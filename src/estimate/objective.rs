@@ -256,7 +256,11 @@ impl<'a, M: Predict + ?Sized> Objective<'a, M> {
     }
 
     /// −2LL at ψ and its exact gradient into `grad` (module docs).
-    pub fn exact_gradient_into(&self, psi: &[f64], grad: &mut [f64]) -> Result<f64, ObjectiveError> {
+    pub fn exact_gradient_into(
+        &self,
+        psi: &[f64],
+        grad: &mut [f64],
+    ) -> Result<f64, ObjectiveError> {
         self.gradients.set(self.gradients.get() + 1);
         let mut s = self.scratch.borrow_mut();
         let Scratch {

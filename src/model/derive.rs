@@ -78,10 +78,7 @@ impl Differentiator {
                 d.decls
                     .symbols
                     .insert(text.clone(), (Sym::Let(index), name.pos));
-                let level = d
-                    .decls
-                    .level(&de, None)
-                    .unwrap_or(d.decls.let_levels[j]);
+                let level = d.decls.level(&de, None).unwrap_or(d.decls.let_levels[j]);
                 d.decls.lets.push((
                     Name {
                         text: text.clone(),
@@ -102,7 +99,6 @@ impl Differentiator {
         &self.decls
     }
 
-
     fn var_name(&self, k: usize) -> &str {
         match self.vars[k] {
             Var::Param(i) => &self.decls.params[i].name.text,
@@ -118,14 +114,15 @@ impl Differentiator {
             ExprKind::Name(n) => match self.decls.symbols.get(n).map(|s| s.0) {
                 Some(Sym::Param(i)) if self.vars[k] == Var::Param(i) => Some(num(1.0, e)),
                 Some(Sym::State(i)) if self.vars[k] == Var::State(i) => Some(num(1.0, e)),
-                Some(Sym::Let(j)) => self
-                    .let_derivs
-                    .get(j)
-                    .and_then(|row| row[k].clone())
-                    .map(|text| Expr {
-                        kind: ExprKind::Name(text),
-                        pos,
-                    }),
+                Some(Sym::Let(j)) => {
+                    self.let_derivs
+                        .get(j)
+                        .and_then(|row| row[k].clone())
+                        .map(|text| Expr {
+                            kind: ExprKind::Name(text),
+                            pos,
+                        })
+                }
                 _ => None,
             },
             ExprKind::Neg(a) => self.derivative(a, k).map(neg),

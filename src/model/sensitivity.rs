@@ -358,7 +358,8 @@ impl Model {
                     covariates_at(code, &mut s, &varying, times[i]);
                 }
                 let row = &mut jac[i * theta.len()..(i + 1) * theta.len()];
-                out[i] = self.output_sens(code, &mut s, outputs[i], times[i], &[], individual, row)?;
+                out[i] =
+                    self.output_sens(code, &mut s, outputs[i], times[i], &[], individual, row)?;
             }
             return Ok(SolveStats::default());
         }
@@ -456,7 +457,12 @@ impl Model {
         let stops: Vec<(f64, Vec<f64>)> = code
             .stops
             .iter()
-            .map(|(k, sens)| (s[*k as usize], sens.iter().map(|j| s[*j as usize]).collect()))
+            .map(|(k, sens)| {
+                (
+                    s[*k as usize],
+                    sens.iter().map(|j| s[*j as usize]).collect(),
+                )
+            })
             .collect();
         let mut breaks: Vec<f64> = stops.iter().map(|x| x.0).collect();
         breaks.extend(events.iter().map(|e| e.0));

@@ -197,14 +197,70 @@ struct Case {
 /// singh2021 is stiff (Rodas4 on the 8 × 28 augmented system): rtol 1e-9 and h = 1e-4,
 /// noise ~ 1e-5, truncation ~ 1e-8, so 1e-3.
 const CASES: [Case; 8] = [
-    case("stein2019", 0.0, &[0.5, 2.0, 5.0, 14.0, 28.0, 90.0, 365.0], 1e-11, 1e-5, 1e-5),
-    case("stein2019_ode", 0.0, &[0.5, 2.0, 5.0, 14.0, 28.0, 90.0], 1e-11, 1e-5, 1e-5),
-    case("lisocel2021", 0.0, &[1.0, 5.0, 15.0, 28.0, 90.0, 365.0], 1e-11, 1e-5, 1e-5),
-    case("pk_1cmt_iv", 320.0, &[0.01, 0.1, 0.5, 1.0, 3.0], 1e-11, 1e-5, 1e-5),
-    case("pk_1cmt_oral", 320.0, &[0.01, 0.05, 0.2, 1.0, 3.0], 1e-11, 1e-5, 1e-5),
-    case("cd19_bcell", 50e6, &[0.5, 3.0, 10.0, 28.0], 1e-11, 1e-5, 1e-5),
-    case("cd19_cd20_bcell", 300e6, &[0.5, 3.0, 10.0, 28.0], 1e-11, 1e-5, 1e-5),
-    case("singh2021", 450e6, &[0.5, 3.0, 10.0, 28.0], 1e-9, 1e-4, 1e-3),
+    case(
+        "stein2019",
+        0.0,
+        &[0.5, 2.0, 5.0, 14.0, 28.0, 90.0, 365.0],
+        1e-11,
+        1e-5,
+        1e-5,
+    ),
+    case(
+        "stein2019_ode",
+        0.0,
+        &[0.5, 2.0, 5.0, 14.0, 28.0, 90.0],
+        1e-11,
+        1e-5,
+        1e-5,
+    ),
+    case(
+        "lisocel2021",
+        0.0,
+        &[1.0, 5.0, 15.0, 28.0, 90.0, 365.0],
+        1e-11,
+        1e-5,
+        1e-5,
+    ),
+    case(
+        "pk_1cmt_iv",
+        320.0,
+        &[0.01, 0.1, 0.5, 1.0, 3.0],
+        1e-11,
+        1e-5,
+        1e-5,
+    ),
+    case(
+        "pk_1cmt_oral",
+        320.0,
+        &[0.01, 0.05, 0.2, 1.0, 3.0],
+        1e-11,
+        1e-5,
+        1e-5,
+    ),
+    case(
+        "cd19_bcell",
+        50e6,
+        &[0.5, 3.0, 10.0, 28.0],
+        1e-11,
+        1e-5,
+        1e-5,
+    ),
+    case(
+        "cd19_cd20_bcell",
+        300e6,
+        &[0.5, 3.0, 10.0, 28.0],
+        1e-11,
+        1e-5,
+        1e-5,
+    ),
+    case(
+        "singh2021",
+        450e6,
+        &[0.5, 3.0, 10.0, 28.0],
+        1e-9,
+        1e-4,
+        1e-3,
+    ),
 ];
 
 const fn case(
@@ -238,7 +294,11 @@ fn check_against_differences(c: &Case, u: &[f64]) {
     let mut theta = typical(&model);
     for (k, p) in model.parameters().iter().enumerate() {
         let x = p.typical * u[k % u.len()].exp();
-        theta[k] = if x > p.lower && x < p.upper { x } else { p.typical };
+        theta[k] = if x > p.lower && x < p.upper {
+            x
+        } else {
+            p.typical
+        };
     }
     let doses = doses(&model, c.amount);
     let (out, jac, ts, idx) = predictions(&model, &theta, &doses, c.times);
@@ -330,8 +390,8 @@ fn oral_sensitivities_match_the_closed_form_derivative() {
     let t = 0.2;
     let e = |r: f64| (-r * t).exp();
     let c = d * ka / (v * (ka - k)) * (e(k) - e(ka));
-    let dc_dka = d / v * (-k / (ka - k).powi(2)) * (e(k) - e(ka))
-        + d * ka / (v * (ka - k)) * (t * e(ka));
+    let dc_dka =
+        d / v * (-k / (ka - k).powi(2)) * (e(k) - e(ka)) + d * ka / (v * (ka - k)) * (t * e(ka));
     let (out, jac, _, _) = predictions(&model, &theta, &doses(&model, d), &[t]);
     // the model's solver (rtol 1e-6) on the augmented system: 1e-5 relative
     assert_relative_eq!(out[0], c, max_relative = 1e-5);
