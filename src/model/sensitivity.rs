@@ -111,7 +111,7 @@ pub(crate) fn compile(source: &str, native: bool) -> Result<SensitivityCode, Loc
                     .iter()
                     .position(|s| s.0.text == state.text)
                     .unwrap_or(0);
-                let e = scale.clone().unwrap_or_else(|| Expr {
+                let e = scale.clone().unwrap_or(Expr {
                     kind: ExprKind::Num(1.0),
                     pos: state.pos,
                 });

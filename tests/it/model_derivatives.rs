@@ -102,7 +102,7 @@ fn robertson_with_the_model_jacobian_matches_the_ivp_test_set_reference() {
     const REFERENCE: [f64; 3] = [
         0.208_334_014_970_125_5e-7,
         0.833_336_077_033_471_3e-13,
-        0.999_999_979_166_505_0,
+        0.999_999_979_166_505,
     ];
     let (model, _) = ode(ROBER);
     let (y_ex, s_ex) = solve(&model, true, 1e11, 1e-8, 1e-20);
