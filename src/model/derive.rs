@@ -94,6 +94,11 @@ impl Differentiator {
         d
     }
 
+    /// Number of the model's own lets (the derivative lets follow them).
+    pub fn base_lets(&self) -> usize {
+        self.let_derivs.len()
+    }
+
     /// The declarations extended with the derivative lets (compile with these).
     pub fn decls(&self) -> &Decls {
         &self.decls
@@ -200,6 +205,16 @@ impl Differentiator {
                 }
             }
         }
+    }
+}
+
+/// Number of nodes of an expression (to bound the size of derivative programs).
+pub(crate) fn size(e: &Expr) -> usize {
+    1 + match &e.kind {
+        ExprKind::Num(_) | ExprKind::Name(_) => 0,
+        ExprKind::Neg(a) => size(a),
+        ExprKind::Binary(_, a, b) => size(a) + size(b),
+        ExprKind::Call(_, args) => args.iter().map(size).sum(),
     }
 }
 

@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 
 use super::ast::{ErrorKind, Located as At, Stmt, TransformKw};
 use super::compile::{Code, Gen, Routine};
-use super::derive::{Differentiator, Var};
+use super::derive::{size, Differentiator, Var};
 use super::error::{did_you_mean, Located, ModelError, Pos};
 use super::library;
 use super::parser::parse;
@@ -472,11 +472,9 @@ fn build(source: &str) -> Result<Model, Located> {
         let (code, slots) = gen.dynamic_program(std::slice::from_ref(root));
         out_progs.push((code, slots[0]));
     }
-    let (jacobian, jacobian_slots) = if decls.states.is_empty() {
-        (None, Vec::new())
-    } else {
-        let (code, slots) = jacobian_program(&mut gen, &diff, &ddt_roots);
-        (Some(Routine::new(gen.program(code)?)), slots)
+    let (jacobian, jacobian_slots) = match jacobian_program(&mut gen, &diff, &ddt_roots) {
+        Some((code, slots)) => (Some(Routine::new(gen.program(code)?)), slots),
+        None => (None, Vec::new()),
     };
     let unit_slot = gen.individual_value(&one(Pos { line: 1, column: 1 }), "1")?;
     let individual_code = std::mem::take(&mut gen.individual);
@@ -528,12 +526,21 @@ fn build(source: &str) -> Result<Model, Located> {
     })
 }
 
-/// The program computing ∂f_i/∂y_j of every `ddt` (row-major), with the slot of each.
+/// Largest Jacobian (expression nodes over all entries) compiled; a larger one is left
+/// to the solver's finite differences, so that no model fails to compile because of its
+/// derivatives (the program size limits of `Gen::program`).
+const MAX_JACOBIAN_NODES: usize = 20_000;
+
+/// The program computing ∂f_i/∂y_j of every `ddt` (row-major), with the slot of each;
+/// `None` for a closed form or a Jacobian above [`MAX_JACOBIAN_NODES`].
 fn jacobian_program(
     gen: &mut Gen<'_>,
     diff: &Differentiator,
     ddts: &[(&super::ast::Expr, String)],
-) -> (super::vm::Block, Vec<Slot>) {
+) -> Option<(super::vm::Block, Vec<Slot>)> {
+    if ddts.is_empty() {
+        return None;
+    }
     let zero = super::ast::Expr {
         kind: super::ast::ExprKind::Num(0.0),
         pos: Pos { line: 1, column: 1 },
@@ -545,9 +552,16 @@ fn jacobian_program(
             entries.push((d, format!("∂{what}/∂{}", diff.decls().states[j].0.text)));
         }
     }
+    let lets: usize = diff.decls().lets[diff.base_lets()..]
+        .iter()
+        .map(|(_, e)| size(e))
+        .sum();
+    if lets + entries.iter().map(|(e, _)| size(e)).sum::<usize>() > MAX_JACOBIAN_NODES {
+        return None;
+    }
     let roots: Vec<(&super::ast::Expr, String)> =
         entries.iter().map(|(e, w)| (e, w.clone())).collect();
-    gen.dynamic_program(&roots)
+    Some(gen.dynamic_program(&roots))
 }
 
 /// Check a `block` statement: every name a parameter with `iiv`, none repeated or in an
