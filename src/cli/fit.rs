@@ -100,6 +100,10 @@ pub struct FitArgs {
     /// Threads [default: all cores; 0 also means all cores].
     #[arg(long)]
     pub threads: Option<usize>,
+    /// `--method individual`: gradients and Hessians by finite differences of −2LL
+    /// instead of the model's exact derivatives (for comparison).
+    #[arg(long)]
+    pub finite_differences: bool,
     /// `--method foce`: a full Ω block over these η parameters, e.g. `CL,V`
     /// (repeat for several blocks; adds to the model file's `block` lines).
     #[arg(long = "omega-block", value_name = "P,Q,...")]
@@ -230,6 +234,7 @@ pub fn run(args: FitArgs) -> Result<(), CliError> {
     if let Some(threads) = args.threads {
         settings.threads = threads;
     }
+    settings.exact_gradient = !args.finite_differences;
     let checked = settings.clone().check().map_err(|e| input(&e))?;
 
     let dvid_map = super::dvid_map(args.read.dvid_map.as_deref())?;
@@ -346,6 +351,7 @@ pub fn run(args: FitArgs) -> Result<(), CliError> {
             "n_obs": s.records.len(),
             "n_blq": s.records.n_censored(),
             "evaluations": s.evaluations,
+            "gradient_evaluations": s.gradient_evaluations,
         })).collect::<Vec<_>>(),
         "solver": solver_json(&model),
         "elapsed_seconds": started.elapsed().as_secs_f64(),

@@ -41,8 +41,58 @@ pub struct Uncertainty {
     pub condition: f64,
 }
 
-/// The Hessian of the objective at ψ (row-major d×d), or the evaluation error.
+/// The Hessian by central differences of the exact gradient, symmetrised:
+/// H_ij = ½[(g_j(ψ + h_i e_i) − g_j(ψ − h_i e_i))/(2h_i) + (i ↔ j)],
+/// h_i = ε^(1/3)·max(1, |ψ_i|): 2d gradient evaluations instead of 2d² + 1 objective
+/// evaluations, with error O(h²) + O(ε/h) ≈ 1e-10 relative instead of O(ε^(1/2)).
+pub fn hessian_from_gradients<M: Predict + ?Sized>(
+    obj: &Objective<'_, M>,
+    psi: &[f64],
+) -> Result<Vec<f64>, String> {
+    let d = psi.len();
+    let mut x = psi.to_vec();
+    let (mut up, mut down) = (vec![0.0; d], vec![0.0; d]);
+    let mut hess = vec![0.0; d * d];
+    for i in 0..d {
+        let h = f64::EPSILON.cbrt() * psi[i].abs().max(1.0);
+        x[i] = psi[i] + h;
+        obj.gradient_into(&x, &mut up).map_err(|e| e.to_string())?;
+        x[i] = psi[i] - h;
+        obj.gradient_into(&x, &mut down)
+            .map_err(|e| e.to_string())?;
+        x[i] = psi[i];
+        for j in 0..d {
+            hess[i * d + j] = (up[j] - down[j]) / (2.0 * h);
+        }
+    }
+    for i in 0..d {
+        for j in 0..i {
+            let v = 0.5 * (hess[i * d + j] + hess[j * d + i]);
+            hess[i * d + j] = v;
+            hess[j * d + i] = v;
+        }
+    }
+    Ok(hess)
+}
+
+/// The Hessian of the objective at ψ (row-major d×d), or the evaluation error (from
+/// gradients when they are exact, [`hessian_from_gradients`]).
 pub fn hessian<M: Predict + ?Sized>(
+    obj: &Objective<'_, M>,
+    psi: &[f64],
+) -> Result<Vec<f64>, String> {
+    if obj.exact_gradient() {
+        return hessian_from_gradients(obj, psi);
+    }
+    hessian_of_values(obj, psi)
+}
+
+/// The Hessian by central second differences of the objective's values (row-major
+/// d×d): 2d² + 1 evaluations, step ε^(1/4)·max(1, |ψ|). The standard errors of the
+/// individual fit use this one whatever the gradient: near a non-identifiable direction or
+/// a bound its larger step averages over the kinks that the exact gradient resolves, and
+/// the reported uncertainty stays what it was with finite differences.
+pub fn hessian_of_values<M: Predict + ?Sized>(
     obj: &Objective<'_, M>,
     psi: &[f64],
 ) -> Result<Vec<f64>, String> {

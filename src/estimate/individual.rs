@@ -11,7 +11,7 @@
 
 use rayon::prelude::*;
 
-use super::covariance::{hessian, uncertainty, Uncertainty};
+use super::covariance::{hessian_of_values, uncertainty, Uncertainty};
 use super::likelihood::{LikelihoodError, RecordUse, Records};
 use super::objective::{Objective, ParameterMap};
 use super::optimise::minimise;
@@ -134,6 +134,9 @@ pub struct SubjectFit {
     pub uncertainty: Option<Uncertainty>,
     /// Objective evaluations used.
     pub evaluations: u64,
+    /// Exact gradient evaluations used (each one prediction with its sensitivities; 0
+    /// with finite differences, whose probes count as objective evaluations).
+    pub gradient_evaluations: u64,
     /// The records fitted.
     pub records: Records,
     /// How the subject's observations were used.
@@ -204,6 +207,7 @@ pub fn fit_subject<M: Predict + ?Sized>(
         psi: None,
         uncertainty: None,
         evaluations: 0,
+        gradient_evaluations: 0,
         records,
         usage,
     };
@@ -215,7 +219,8 @@ pub fn fit_subject<M: Predict + ?Sized>(
         doses: &subject.doses,
         covariates: &subject.covariates,
     };
-    let obj = Objective::new(model, individual, &fit.records, map);
+    let obj =
+        Objective::new(model, individual, &fit.records, map).with_exact_gradient(s.exact_gradient);
     if map.is_empty() {
         // Nothing to estimate: the −2LL at the given values.
         match obj.value(&[]) {
@@ -259,9 +264,12 @@ pub fn fit_subject<M: Predict + ?Sized>(
             let p = &params[map.free[k]];
             p.transform.derivative(x, p.lower, p.upper)
         };
-        let cov = match &optimum.hessian {
-            Some(h) => uncertainty(h, &optimum.psi, &names, &natural, &slope),
-            None => hessian(&obj, &optimum.psi)
+        // with exact gradients the optimiser's Hessian is from gradients: the standard
+        // errors use second differences of values, as with finite differences
+        // (covariance::hessian_of_values)
+        let cov = match (&optimum.hessian, obj.exact_gradient()) {
+            (Some(h), false) => uncertainty(h, &optimum.psi, &names, &natural, &slope),
+            _ => hessian_of_values(&obj, &optimum.psi)
                 .and_then(|h| uncertainty(&h, &optimum.psi, &names, &natural, &slope)),
         };
         match cov {
@@ -280,6 +288,7 @@ pub fn fit_subject<M: Predict + ?Sized>(
     }
     fit.psi = Some(optimum.psi);
     fit.evaluations = obj.evaluations();
+    fit.gradient_evaluations = obj.gradient_evaluations();
     fit
 }
 

@@ -24,6 +24,7 @@
 //! ```
 
 pub mod covariance;
+pub mod gradient;
 pub mod individual;
 pub mod likelihood;
 pub mod objective;

@@ -7,10 +7,14 @@
 //! the box and an estimate on a bound is reported as such. The gradient is by central
 //! finite differences, ∂F/∂ψᵢ ≈ (F(ψ + hᵢeᵢ) − F(ψ − hᵢeᵢ))/(2hᵢ) with
 //! hᵢ = ε^(1/3)·max(1, |ψᵢ|) (ε machine epsilon; truncation and rounding errors balance,
-//! Nocedal & Wright 2006, §8.1). This is the objective the population methods reuse.
+//! Nocedal & Wright 2006, §8.1) — or, when the model has exact derivatives
+//! ([`Predict::exact_jacobian`]), exactly: ∂F/∂ψᵢ = ∂F/∂θ_j · dθ_j/dψᵢ with ∂F/∂θ from
+//! the predictions' Jacobian ([`super::gradient`]), and 0 for a ψᵢ outside its bounds
+//! (where F is flat). This is the objective the population methods reuse.
 
 use std::cell::RefCell;
 
+use super::gradient::neg2ll_gradient;
 use super::likelihood::{neg2ll, LikelihoodError, Records};
 use crate::model::{Individual, Predict, PredictError};
 
@@ -121,6 +125,9 @@ struct Scratch {
     theta: Vec<f64>,
     pred: Vec<f64>,
     probe: Vec<f64>,
+    /// ∂pred/∂θ (records × parameters) and ∂F/∂θ.
+    jac: Vec<f64>,
+    grad_theta: Vec<f64>,
 }
 
 /// −2LL of one subject as a function of ψ.
@@ -131,6 +138,8 @@ pub struct Objective<'a, M: Predict + ?Sized> {
     map: &'a ParameterMap,
     scratch: RefCell<Scratch>,
     evaluations: std::cell::Cell<u64>,
+    gradients: std::cell::Cell<u64>,
+    exact: bool,
 }
 
 impl<'a, M: Predict + ?Sized> Objective<'a, M> {
@@ -150,9 +159,31 @@ impl<'a, M: Predict + ?Sized> Objective<'a, M> {
                 theta: map.base.clone(),
                 pred: vec![0.0; records.len()],
                 probe: vec![0.0; map.len()],
+                jac: Vec::new(),
+                grad_theta: Vec::new(),
             }),
             evaluations: std::cell::Cell::new(0),
+            gradients: std::cell::Cell::new(0),
+            exact: model.exact_jacobian(),
         }
+    }
+
+    /// The same objective with gradients by finite differences even when the model has
+    /// exact derivatives (`exact` false), for comparisons.
+    pub fn with_exact_gradient(mut self, exact: bool) -> Self {
+        self.exact = exact && self.model.exact_jacobian();
+        self
+    }
+
+    /// Whether gradients are exact (from the model's derivatives).
+    pub fn exact_gradient(&self) -> bool {
+        self.exact
+    }
+
+    /// Number of exact gradient evaluations so far (each one prediction with its
+    /// Jacobian; finite-difference gradients count as objective evaluations instead).
+    pub fn gradient_evaluations(&self) -> u64 {
+        self.gradients.get()
     }
 
     /// The parameter map.
@@ -198,6 +229,9 @@ impl<'a, M: Predict + ?Sized> Objective<'a, M> {
 
     /// Central finite-difference gradient at ψ into `grad` (see the module docs).
     pub fn gradient_into(&self, psi: &[f64], grad: &mut [f64]) -> Result<(), ObjectiveError> {
+        if self.exact {
+            return self.exact_gradient_into(psi, grad).map(|_| ());
+        }
         let h0 = f64::EPSILON.cbrt();
         let mut probe = std::mem::take(&mut self.scratch.borrow_mut().probe);
         probe.copy_from_slice(psi);
@@ -219,6 +253,46 @@ impl<'a, M: Predict + ?Sized> Objective<'a, M> {
         }
         self.scratch.borrow_mut().probe = probe;
         result
+    }
+
+    /// −2LL at ψ and its exact gradient into `grad` (module docs).
+    pub fn exact_gradient_into(
+        &self,
+        psi: &[f64],
+        grad: &mut [f64],
+    ) -> Result<f64, ObjectiveError> {
+        self.gradients.set(self.gradients.get() + 1);
+        let mut s = self.scratch.borrow_mut();
+        let Scratch {
+            theta,
+            pred,
+            jac,
+            grad_theta,
+            ..
+        } = &mut *s;
+        self.map.theta_into(self.model, psi, theta);
+        jac.resize(pred.len() * theta.len(), 0.0);
+        grad_theta.resize(theta.len(), 0.0);
+        self.model.predict_jacobian(
+            theta,
+            &self.individual,
+            &self.records.times,
+            &self.records.outputs,
+            pred,
+            jac,
+        )?;
+        let value = neg2ll_gradient(self.model, self.records, theta, pred, jac, grad_theta)?;
+        let params = self.model.parameters();
+        for (k, &i) in self.map.free.iter().enumerate() {
+            let (lo, hi) = (self.map.lower[k], self.map.upper[k]);
+            grad[k] = if psi[k] < lo || psi[k] > hi {
+                0.0
+            } else {
+                let p = &params[i];
+                grad_theta[i] * p.transform.derivative(psi[k], p.lower, p.upper)
+            };
+        }
+        Ok(value)
     }
 
     /// Natural-scale parameters (all) at ψ.

@@ -16,6 +16,7 @@
 //! | `newton_tol` | 1e-6 | −2LL | > 0 | converged when the Newton decrement gᵀH⁻¹g is below this |
 //! | `newton_max_iter` | 10 | steps | ≥ 0 | Newton polishing steps after BFGS |
 //! | `threads` | 0 | threads | ≥ 0 | rayon threads; 0 = all cores |
+//! | `exact_gradient` | true | – | true, false | gradients and Hessians from the model's exact derivatives (sensitivities) when it has them; false: finite differences of −2LL |
 //!
 //! The defaults were tuned on the 24-subject Stein population of benches/data (all
 //! subjects converge, ≈ 970 objective evaluations per subject): many cheap screened
@@ -52,6 +53,8 @@ pub struct FitSettings {
     pub newton_max_iter: usize,
     /// Rayon threads (0 = all cores).
     pub threads: usize,
+    /// Use the model's exact derivatives when it has them.
+    pub exact_gradient: bool,
 }
 
 impl Default for FitSettings {
@@ -69,6 +72,7 @@ impl Default for FitSettings {
             newton_tol: 1e-6,
             newton_max_iter: 10,
             threads: 0,
+            exact_gradient: true,
         }
     }
 }

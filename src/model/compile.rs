@@ -346,6 +346,11 @@ impl<'a> Gen<'a> {
 pub(crate) struct Code {
     pub individual: Routine,
     pub rhs: Routine,
+    /// The Jacobian ∂f/∂y of the right-hand side (without infusion rates, which do not
+    /// depend on the states), `None` for a closed form; row-major slots in
+    /// `jacobian_slots` (`derive` differentiates the `ddt` expressions).
+    pub jacobian: Option<Routine>,
+    pub jacobian_slots: Vec<Slot>,
     pub outputs: Vec<(Routine, Slot)>,
     pub template: Vec<f64>,
     pub param_slots: Vec<Slot>,
@@ -364,25 +369,18 @@ pub(crate) struct Code {
 }
 
 impl Code {
-    /// Every routine: individual, right-hand side, outputs.
+    /// Every routine: individual, right-hand side, Jacobian, outputs.
     fn routines_mut(&mut self) -> impl Iterator<Item = &mut Routine> {
         [&mut self.individual, &mut self.rhs]
             .into_iter()
+            .chain(self.jacobian.as_mut())
             .chain(self.outputs.iter_mut().map(|(r, _)| r))
     }
 
     /// Compile every program to native code (one JIT module for the model); on any
     /// failure all stay with the interpreter.
     pub fn compile_native(&mut self) {
-        let natives = {
-            let progs: Vec<&Program> = self.routines_mut().map(|r| &r.program).collect();
-            jit::compile(&progs)
-        };
-        if let Some(natives) = natives {
-            for (r, n) in self.routines_mut().zip(natives) {
-                r.native = Some(n);
-            }
-        }
+        compile_native(self.routines_mut().collect());
     }
 
     /// The same code with every native routine dropped (the interpreter runs all).
@@ -395,6 +393,20 @@ impl Code {
     /// Whether the right-hand side and the outputs run as native code.
     pub fn is_native(&self) -> bool {
         self.rhs.native.is_some() && self.outputs.iter().all(|(r, _)| r.native.is_some())
+    }
+}
+
+/// Compile `routines` to native code (one JIT module); on any failure all stay with the
+/// interpreter.
+pub(crate) fn compile_native(mut routines: Vec<&mut Routine>) {
+    let natives = {
+        let progs: Vec<&Program> = routines.iter().map(|r| &r.program).collect();
+        jit::compile(&progs)
+    };
+    if let Some(natives) = natives {
+        for (r, n) in routines.iter_mut().zip(natives) {
+            r.native = Some(n);
+        }
     }
 }
 

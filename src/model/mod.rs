@@ -43,6 +43,7 @@
 mod ast;
 pub mod bind;
 mod compile;
+mod derive;
 mod error;
 #[cfg(feature = "jit")]
 mod jit;
@@ -57,6 +58,7 @@ mod parser;
 mod predict;
 mod resolve;
 mod select;
+mod sensitivity;
 mod spec;
 mod vm;
 mod workspace;

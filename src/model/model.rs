@@ -6,14 +6,16 @@
 //! parameters default to `log` and have no between-subject variability.
 
 use std::path::Path;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use super::ast::{ErrorKind, Located as At, Stmt, TransformKw};
 use super::compile::{Code, Gen, Routine};
+use super::derive::{size, Differentiator, Var};
 use super::error::{did_you_mean, Located, ModelError, Pos};
 use super::library;
 use super::parser::parse;
 use super::resolve::{Decls, Sym};
+use super::sensitivity::SensitivityCode;
 use super::spec::{ErrorModel, Output, Parameter, Role, Transform};
 use super::vm::Slot;
 use super::workspace::Workspace;
@@ -46,6 +48,9 @@ pub struct Model {
     /// Each declared covariate with the model line that first uses it (`None` when no
     /// expression uses it).
     pub(crate) covariate_uses: Vec<(String, Option<usize>)>,
+    /// The derivative programs ([`super::sensitivity`]), compiled at first use and
+    /// shared by clones.
+    pub(crate) sensitivity: Arc<OnceLock<Result<SensitivityCode, String>>>,
 }
 
 impl Clone for Model {
@@ -67,6 +72,7 @@ impl Clone for Model {
             time_unit: self.time_unit,
             output_cmts: self.output_cmts.clone(),
             covariate_uses: self.covariate_uses.clone(),
+            sensitivity: Arc::clone(&self.sensitivity),
         }
     }
 }
@@ -200,7 +206,11 @@ fn build(source: &str) -> Result<Model, Located> {
         .iter()
         .map(parameter)
         .collect::<Result<Vec<_>, _>>()?;
-    let mut gen = Gen::new(&decls);
+    // the Jacobian ∂f/∂y: derivative lets of the states (all dynamic, so the programs
+    // of the model itself are the same as compiled from `decls`)
+    let states = (0..decls.states.len()).map(Var::State).collect();
+    let diff = Differentiator::new(&decls, states);
+    let mut gen = Gen::new(diff.decls());
     let mut name: Option<String> = None;
     let mut description: Option<String> = None;
     let mut references = Vec::new();
@@ -462,12 +472,18 @@ fn build(source: &str) -> Result<Model, Located> {
         let (code, slots) = gen.dynamic_program(std::slice::from_ref(root));
         out_progs.push((code, slots[0]));
     }
+    let (jacobian, jacobian_slots) = match jacobian_program(&mut gen, &diff, &ddt_roots) {
+        Some((code, slots)) => (Some(Routine::new(gen.program(code)?)), slots),
+        None => (None, Vec::new()),
+    };
     let unit_slot = gen.individual_value(&one(Pos { line: 1, column: 1 }), "1")?;
     let individual_code = std::mem::take(&mut gen.individual);
     let mut code = Code {
         unit_slot,
         individual: Routine::new(gen.program(individual_code)?),
         rhs: Routine::new(gen.program(rhs_code)?),
+        jacobian,
+        jacobian_slots,
         outputs: out_progs
             .into_iter()
             .map(|(c, s)| Ok((Routine::new(gen.program(c)?), s)))
@@ -506,7 +522,46 @@ fn build(source: &str) -> Result<Model, Located> {
         time_unit: time_unit.unwrap_or_default(),
         output_cmts,
         covariate_uses: covariate_uses(&stmts, &decls),
+        sensitivity: Arc::new(OnceLock::new()),
     })
+}
+
+/// Largest Jacobian (expression nodes over all entries) compiled; a larger one is left
+/// to the solver's finite differences, so that no model fails to compile because of its
+/// derivatives (the program size limits of `Gen::program`).
+const MAX_JACOBIAN_NODES: usize = 20_000;
+
+/// The program computing ∂f_i/∂y_j of every `ddt` (row-major), with the slot of each;
+/// `None` for a closed form or a Jacobian above [`MAX_JACOBIAN_NODES`].
+fn jacobian_program(
+    gen: &mut Gen<'_>,
+    diff: &Differentiator,
+    ddts: &[(&super::ast::Expr, String)],
+) -> Option<(super::vm::Block, Vec<Slot>)> {
+    if ddts.is_empty() {
+        return None;
+    }
+    let zero = super::ast::Expr {
+        kind: super::ast::ExprKind::Num(0.0),
+        pos: Pos { line: 1, column: 1 },
+    };
+    let mut entries = Vec::with_capacity(ddts.len() * ddts.len());
+    for (f, what) in ddts {
+        for j in 0..ddts.len() {
+            let d = diff.derivative(f, j).unwrap_or_else(|| zero.clone());
+            entries.push((d, format!("∂{what}/∂{}", diff.decls().states[j].0.text)));
+        }
+    }
+    let lets: usize = diff.decls().lets[diff.base_lets()..]
+        .iter()
+        .map(|(_, e)| size(e))
+        .sum();
+    if lets + entries.iter().map(|(e, _)| size(e)).sum::<usize>() > MAX_JACOBIAN_NODES {
+        return None;
+    }
+    let roots: Vec<(&super::ast::Expr, String)> =
+        entries.iter().map(|(e, w)| (e, w.clone())).collect();
+    Some(gen.dynamic_program(&roots))
 }
 
 /// Check a `block` statement: every name a parameter with `iiv`, none repeated or in an

@@ -106,6 +106,42 @@ impl OdeSystem for System<'_> {
     fn enter_segment(&mut self, start: f64, end: f64) {
         (self.lo, self.hi) = open_segment(start, end);
     }
+
+    fn jacobian(&mut self, t: f64, y: &[f64], jac: &mut [f64]) -> bool {
+        eval_jacobian(
+            self.code,
+            self.slots,
+            self.first_state,
+            (self.lo, self.hi),
+            t,
+            y,
+            jac,
+        )
+    }
+}
+
+/// The exact Jacobian ∂f/∂y (row-major) from the compiled derivative program; `false`
+/// for a model without one.
+fn eval_jacobian(
+    code: &Code,
+    slots: &mut [f64],
+    first_state: usize,
+    (lo, hi): (f64, f64),
+    t: f64,
+    y: &[f64],
+    jac: &mut [f64],
+) -> bool {
+    let Some(routine) = &code.jacobian else {
+        return false;
+    };
+    slots[T_SLOT] = t;
+    slots[TC_SLOT] = t.max(lo).min(hi);
+    slots[first_state..first_state + y.len()].copy_from_slice(y);
+    routine.run(slots);
+    for (j, s) in jac.iter_mut().zip(&code.jacobian_slots) {
+        *j = slots[*s as usize];
+    }
+    true
 }
 
 /// The right-hand side: write t and the states into the slots, run the program, read
@@ -132,7 +168,7 @@ fn eval_rhs(
 }
 
 /// The range comparisons see t in, for the segment [start, end]: the open interval.
-fn open_segment(start: f64, end: f64) -> (f64, f64) {
+pub(super) fn open_segment(start: f64, end: f64) -> (f64, f64) {
     let lo = next_up(start).min(end);
     (lo, next_down(end).max(lo))
 }
@@ -182,10 +218,34 @@ impl OdeSystem for ModelOde {
     fn enter_segment(&mut self, start: f64, end: f64) {
         self.range = open_segment(start, end);
     }
+
+    fn jacobian(&mut self, t: f64, y: &[f64], jac: &mut [f64]) -> bool {
+        eval_jacobian(
+            &self.code,
+            &mut self.slots,
+            self.first_state,
+            self.range,
+            t,
+            y,
+            jac,
+        )
+    }
+}
+
+impl ModelOde {
+    /// The same system without its exact Jacobian: the stiff solver falls back to finite
+    /// differences (for comparisons).
+    #[doc(hidden)]
+    pub fn without_jacobian(mut self) -> ModelOde {
+        let mut code = (*self.code).clone();
+        code.jacobian = None;
+        self.code = std::sync::Arc::new(code);
+        self
+    }
 }
 
 /// The next representable f64 above a finite x.
-fn next_up(x: f64) -> f64 {
+pub(super) fn next_up(x: f64) -> f64 {
     if x == 0.0 {
         return f64::from_bits(1);
     }
@@ -225,6 +285,23 @@ impl Predict for Model {
     ) -> Result<(), PredictError> {
         self.predict_with_stats(theta, individual, times, outputs, out)
             .map(|_| ())
+    }
+
+    fn predict_jacobian(
+        &self,
+        theta: &[f64],
+        individual: &Individual<'_>,
+        times: &[f64],
+        outputs: &[usize],
+        out: &mut [f64],
+        jac: &mut [f64],
+    ) -> Result<(), PredictError> {
+        self.predict_sensitivities(theta, individual, times, outputs, out, jac)
+            .map(|_| ())
+    }
+
+    fn exact_jacobian(&self) -> bool {
+        true
     }
 }
 
@@ -269,14 +346,14 @@ impl Model {
         result
     }
 
-    fn input_error(&self, message: String) -> PredictError {
+    pub(super) fn input_error(&self, message: String) -> PredictError {
         PredictError::Input {
             model: self.name.clone(),
             message,
         }
     }
 
-    fn check_call(
+    pub(super) fn check_call(
         &self,
         theta: &[f64],
         times: &[f64],
@@ -380,6 +457,7 @@ impl Model {
     pub fn interpreted(&self) -> Model {
         let mut m = self.clone();
         m.code = std::sync::Arc::new(self.code.interpreted());
+        m.sensitivity = std::sync::Arc::new(std::sync::OnceLock::new());
         m
     }
 
@@ -647,7 +725,7 @@ impl Model {
     }
 
     /// State index and scale slot of a dose record's target.
-    fn dose_target(&self, target: Option<&str>) -> Result<(usize, Slot), PredictError> {
+    pub(super) fn dose_target(&self, target: Option<&str>) -> Result<(usize, Slot), PredictError> {
         let code = &*self.code;
         let Some(name) = target.map(str::trim).filter(|s| !s.is_empty()) else {
             return Ok(code.doses[0]);

@@ -151,6 +151,57 @@ pub trait Predict: Send + Sync {
         out: &mut [f64],
     ) -> Result<(), PredictError>;
 
+    /// Predictions as [`Predict::predict`] into `out`, and their derivatives with respect
+    /// to every parameter (natural scale) into `jac`, row-major:
+    /// `jac[i * theta.len() + k] = ∂out[i]/∂θ_k` (`jac.len() = out.len() · theta.len()`).
+    ///
+    /// This is the gradient API of estimation (individual fits, and per subject the
+    /// population methods: predictions and ∂pred/∂θ at the record times). The default
+    /// differentiates by central finite differences, h_k = ε^(1/3)·max(|θ_k|, 1); a
+    /// compiled [`crate::model::Model`] gives exact derivatives (forward sensitivities,
+    /// [`Predict::exact_jacobian`] is then `true`).
+    fn predict_jacobian(
+        &self,
+        theta: &[f64],
+        individual: &Individual<'_>,
+        times: &[f64],
+        outputs: &[usize],
+        out: &mut [f64],
+        jac: &mut [f64],
+    ) -> Result<(), PredictError> {
+        let np = theta.len();
+        if jac.len() != out.len() * np {
+            return Err(PredictError::Input {
+                model: self.name().to_string(),
+                message: format!(
+                    "jac has {} entries: expected {} predictions × {np} parameters",
+                    jac.len(),
+                    out.len()
+                ),
+            });
+        }
+        self.predict(theta, individual, times, outputs, out)?;
+        let mut probe = theta.to_vec();
+        let (mut up, mut down) = (vec![0.0; out.len()], vec![0.0; out.len()]);
+        for k in 0..np {
+            let h = f64::EPSILON.cbrt() * theta[k].abs().max(1.0);
+            probe[k] = theta[k] + h;
+            self.predict(&probe, individual, times, outputs, &mut up)?;
+            probe[k] = theta[k] - h;
+            self.predict(&probe, individual, times, outputs, &mut down)?;
+            probe[k] = theta[k];
+            for i in 0..out.len() {
+                jac[i * np + k] = (up[i] - down[i]) / (2.0 * h);
+            }
+        }
+        Ok(())
+    }
+
+    /// Whether [`Predict::predict_jacobian`] is exact (not finite differences).
+    fn exact_jacobian(&self) -> bool {
+        false
+    }
+
     /// Index of the output for `analyte`, if the model has one.
     fn output_index(&self, analyte: &Analyte) -> Option<usize> {
         self.outputs().iter().position(|o| &o.analyte == analyte)

@@ -34,6 +34,7 @@ mod library_singh;
 mod library_stein;
 mod model_cli;
 mod model_depth;
+mod model_derivatives;
 mod model_errors;
 mod model_jit;
 mod model_language;

@@ -139,7 +139,14 @@ fn fit_then_simulate_through_the_binary() {
             .unwrap_or_else(|| panic!("{} not in run.json", f[0]))["typical"]
             .as_f64()
             .unwrap();
-        assert_eq!(used, estimate, "{}", f[0]);
+        // run.json holds the same shortest decimal as parameters.csv, but serde_json's
+        // default float parsing (without its `float_roundtrip` feature) may read it one
+        // ulp off (seen: 9277.845276934839 read as 9277.84527693484): 2 ulp allowed
+        assert!(
+            (used - estimate).abs() <= 2.0 * f64::EPSILON * estimate.abs(),
+            "{}: {used} vs {estimate}",
+            f[0]
+        );
     }
 
     // A fit directory without run.json: a clear error, exit 1.
