@@ -34,8 +34,8 @@
 use nalgebra::{DMatrix, DVector};
 
 use super::model::PopulationModel;
-use crate::estimate::likelihood::{ln_phi, neg2ll, scaled_prediction, Records};
-use crate::model::{Individual, Predict};
+use crate::estimate::likelihood::{ln_phi, neg2ll, scaled_prediction, Records, LOG_FLOOR};
+use crate::model::{ErrorModel, Individual, Predict};
 
 /// ln(2π).
 const LN_2PI: f64 = 1.837_877_066_409_345_5;
@@ -151,6 +151,11 @@ impl<M: Predict + ?Sized> Conditional<'_, M> {
     /// F and s at η (module docs).
     pub fn moments(&self, eta: &[f64]) -> Result<(Vec<f64>, Vec<f64>), String> {
         let (theta, pred) = self.predictions(eta)?;
+        self.moments_of(&theta, &pred)
+    }
+
+    /// F and s of predictions `pred` with parameters `theta`.
+    fn moments_of(&self, theta: &[f64], pred: &[f64]) -> Result<(Vec<f64>, Vec<f64>), String> {
         let outputs = self.model.outputs();
         let mut f = Vec::with_capacity(pred.len());
         let mut s = Vec::with_capacity(pred.len());
@@ -161,7 +166,7 @@ impl<M: Predict + ?Sized> Conditional<'_, M> {
                     self.records.subject, self.records.times[j]
                 ));
             }
-            let (gf, sd) = scaled_prediction(outputs[self.records.outputs[j]].error, &theta, p);
+            let (gf, sd) = scaled_prediction(outputs[self.records.outputs[j]].error, theta, p);
             if !(sd > 0.0 && sd.is_finite()) {
                 return Err(format!(
                     "subject {}: residual SD {sd} at t = {} is not positive",
@@ -368,10 +373,83 @@ const DECREMENT_TOL: f64 = 1e-20;
 /// … or the largest step component is below this.
 const STEP_TOL: f64 = 1e-11;
 
-/// The derivative source: F, s and their sensitivities to η at η, by central
-/// differences with steps ε^⅓·max(1, |η_k|) (Nocedal & Wright 2006 §8.1). The one place
-/// to swap in exact sensitivities.
+/// The derivative source: F, s and their sensitivities to η at η. From the model's
+/// exact prediction Jacobian ∂f/∂θ ([`Predict::predict_jacobian`]: symbolic derivatives
+/// and forward sensitivities) by the chain rule ∂F/∂η_k = g′(f)·∂f/∂θ_i·dθ_i/dη_k, θ_i
+/// the parameter of η_k (0 where ψ + η is clamped at a bound); otherwise by central
+/// differences with steps ε^⅓·max(1, |η_k|) (Nocedal & Wright 2006 §8.1). The exact
+/// Jacobian carries a column for every parameter of the model, so it is used when the
+/// model has at most 2d + 2 parameters (d η): beyond that, the 2d + 1 solves of the
+/// differences cost less than one solve with all the sensitivities.
 pub fn sensitivities<M: Predict + ?Sized>(
+    c: &Conditional<'_, M>,
+    eta: &[f64],
+) -> Result<Sensitivities, String> {
+    if c.model.exact_jacobian() && c.model.parameters().len() <= 2 * eta.len() + 2 {
+        exact_sensitivities(c, eta)
+    } else {
+        difference_sensitivities(c, eta)
+    }
+}
+
+/// [`sensitivities`] from the exact prediction Jacobian.
+fn exact_sensitivities<M: Predict + ?Sized>(
+    c: &Conditional<'_, M>,
+    eta: &[f64],
+) -> Result<Sensitivities, String> {
+    let params = c.model.parameters();
+    let mut base = c.pop.map.base.clone();
+    c.pop.typical_into(c.model, c.psi, &mut base);
+    let theta = c.theta(eta);
+    let r = c.records;
+    let (n, np, d) = (r.len(), theta.len(), eta.len());
+    let mut pred = vec![0.0; n];
+    let mut jac = vec![0.0; n * np];
+    c.model
+        .predict_jacobian(&theta, &c.individual, &r.times, &r.outputs, &mut pred, &mut jac)
+        .map_err(|e| e.to_string())?;
+    let (f, s) = c.moments_of(&theta, &pred)?;
+    // dθ_i/dη_k of each η's parameter.
+    let slopes: Vec<(usize, f64)> = c
+        .pop
+        .eta_params
+        .iter()
+        .enumerate()
+        .map(|(k, &i)| {
+            let p = &params[i];
+            let (lo, hi) = c.pop.eta_bounds[k];
+            let x = p.to_estimation(base[i]) + eta[k];
+            let slope = if x < lo || x > hi {
+                0.0
+            } else {
+                p.transform.derivative(x, p.lower, p.upper)
+            };
+            (i, slope)
+        })
+        .collect();
+    let outputs = c.model.outputs();
+    let mut df = DMatrix::zeros(n, d);
+    let mut ds = DMatrix::zeros(n, d);
+    for j in 0..n {
+        let p = pred[j];
+        // dF/df and ds/df of the error model (crate::estimate::likelihood::scaled_prediction).
+        let (dfdp, dsdp) = match outputs[r.outputs[j]].error {
+            ErrorModel::Additive { .. } => (1.0, 0.0),
+            ErrorModel::Proportional { b } => (1.0, theta[b] * p.signum()),
+            ErrorModel::Combined { b, .. } => (1.0, theta[b] * theta[b] * p / s[j]),
+            ErrorModel::LogAdditive { .. } => (if p > LOG_FLOOR { 1.0 / p } else { 0.0 }, 0.0),
+        };
+        for (k, &(i, slope)) in slopes.iter().enumerate() {
+            let dp = jac[j * np + i] * slope;
+            df[(j, k)] = dfdp * dp;
+            ds[(j, k)] = dsdp * dp;
+        }
+    }
+    Ok(Sensitivities { f, s, df, ds })
+}
+
+/// [`sensitivities`] by central differences of F and s.
+fn difference_sensitivities<M: Predict + ?Sized>(
     c: &Conditional<'_, M>,
     eta: &[f64],
 ) -> Result<Sensitivities, String> {
