@@ -90,9 +90,12 @@ pub fn run(args: FitArgs) -> Result<(), CliError> {
     }
 
     let dir = args.out.prepare("fit")?;
-    dir.write_with("parameters.csv", |w| write_population_parameters(w, &fit))?;
-    dir.write_with("individual.csv", |w| write_population_individual(w, &fit))?;
-    dir.write_with("predictions.csv", |w| write_population_predictions(w, &fit))?;
+    let view = fit.view();
+    dir.write_with("parameters.csv", |w| write_population_parameters(w, &view))?;
+    dir.write_with("individual.csv", |w| write_population_individual(w, &view))?;
+    dir.write_with("predictions.csv", |w| {
+        write_population_predictions(w, &view)
+    })?;
 
     let params = model.parameters();
     let pop = &fit.problem.pop;

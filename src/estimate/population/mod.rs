@@ -22,7 +22,7 @@ pub mod tables;
 
 pub use covariance::{CovarianceKind, PopulationUncertainty};
 pub use ebe::{Approximation, Conditional, Contribution, Mode};
-pub use fit::{fit_population, PopulationFit, PopulationOptions};
+pub use fit::{fit_population, population_problem, PopulationFit, PopulationOptions};
 pub use foce::{minimise, FoceSettings, Iteration, OuterResult};
 pub use model::{PopulationError, PopulationModel, PopulationValues};
 pub use objective::{Evaluation, PopulationProblem, SubjectRecords};
