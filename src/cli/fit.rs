@@ -96,8 +96,8 @@ pub struct FitArgs {
     /// (repeat for several blocks; adds to the model file's `block` lines).
     #[arg(long = "omega-block", value_name = "P,Q,...")]
     pub omega_block: Vec<String>,
-    /// `--method foce|saem`: covariance step [default: sandwich for foce, r for saem
-    /// (the Fisher information of the linearised likelihood)].
+    /// `--method foce|saem`: covariance step [default: sandwich for foce, r for
+    /// `saem --se linearisation`; `none` skips the standard errors].
     #[arg(long, value_enum)]
     pub covariance: Option<CovarianceArg>,
     /// `--method foce|saem`: NPDE replicates per subject (0: no NPDE).
@@ -134,6 +134,20 @@ pub struct SaemArgs {
     /// linearisation only).
     #[arg(long, default_value_t = 5000)]
     pub is_samples: usize,
+    /// `--method saem`: standard errors from the Fisher information by stochastic
+    /// approximation (Louis, from the chains) or by linearisation (the FOCE-I/Laplacian
+    /// covariance step, `--covariance r|sandwich`); `--covariance none` skips them.
+    #[arg(long, value_enum, default_value = "sa")]
+    pub se: SeArg,
+}
+
+/// How `--method saem` computes standard errors.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum SeArg {
+    /// Stochastic approximation of the observed Fisher information (Louis).
+    Sa,
+    /// The covariance step on the linearised likelihood.
+    Linearisation,
 }
 
 /// Parse `name=value` items of `--fix`.

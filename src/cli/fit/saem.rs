@@ -19,10 +19,10 @@ use std::time::Instant;
 use serde_json::json;
 
 use super::population::{spinner, Setup};
-use super::{CovarianceArg, FitArgs};
+use super::{CovarianceArg, FitArgs, SeArg};
 use crate::cli::CliError;
 use cartkin::estimate::population::saem::{
-    fit_saem, write_saem_trace, Phase, SaemIteration, SaemOptions, SaemSettings,
+    fit_saem, write_saem_trace, Phase, SaemIteration, SaemOptions, SaemSettings, StandardErrors,
 };
 use cartkin::estimate::population::tables::{
     write_population_individual, write_population_parameters, write_population_predictions,
@@ -70,10 +70,13 @@ pub fn run(args: FitArgs) -> Result<(), CliError> {
     options.fixed = setup.fixed.clone();
     options.blocks = setup.blocks.clone();
     options.npde_replicates = args.npde_replicates;
-    options.covariance = match args.covariance.unwrap_or(CovarianceArg::R) {
-        CovarianceArg::Sandwich => Some(CovarianceKind::Sandwich),
-        CovarianceArg::R => Some(CovarianceKind::RInverse),
-        CovarianceArg::None => None,
+    options.standard_errors = match (args.saem.se, args.covariance) {
+        (_, Some(CovarianceArg::None)) => StandardErrors::None,
+        (SeArg::Sa, _) => StandardErrors::StochasticApproximation,
+        (SeArg::Linearisation, Some(CovarianceArg::Sandwich)) => {
+            StandardErrors::Linearisation(CovarianceKind::Sandwich)
+        }
+        (SeArg::Linearisation, _) => StandardErrors::Linearisation(CovarianceKind::RInverse),
     };
     let bar = spinner();
     let observer = |it: &SaemIteration| {
@@ -156,7 +159,7 @@ pub fn run(args: FitArgs) -> Result<(), CliError> {
         "analytes": options.analytes.as_ref().map(|a| a.iter().map(|x| x.to_string()).collect::<Vec<_>>()),
         "observations": { "used": n_obs, "censored": n_censored },
         "settings": options.settings.get(),
-        "covariance_step": options.covariance,
+        "covariance_step": options.standard_errors,
         "npde_replicates": options.npde_replicates,
         "seed": options.settings.get().seed,
         "versions": { "cartkin": env!("CARGO_PKG_VERSION") },
@@ -183,10 +186,11 @@ pub fn run(args: FitArgs) -> Result<(), CliError> {
             "final_acceptance": saem.trace.last().map(|t| t.acceptance),
             "proposal_scales": saem.scales,
         },
-        "standard_errors": match options.covariance {
-            Some(CovarianceKind::RInverse) => "linearisation: observed Fisher information of the FOCE-I/Laplacian likelihood at the SAEM estimate (2R⁻¹)",
-            Some(CovarianceKind::Sandwich) => "linearisation: sandwich R⁻¹SR⁻¹ of the FOCE-I/Laplacian likelihood at the SAEM estimate",
-            None => "not requested",
+        "standard_errors": match options.standard_errors {
+            StandardErrors::StochasticApproximation => "stochastic approximation: observed Fisher information by Louis's formula from the chains at the SAEM estimate",
+            StandardErrors::Linearisation(CovarianceKind::RInverse) => "linearisation: observed Fisher information of the FOCE-I/Laplacian likelihood at the SAEM estimate (2R⁻¹)",
+            StandardErrors::Linearisation(CovarianceKind::Sandwich) => "linearisation: sandwich R⁻¹SR⁻¹ of the FOCE-I/Laplacian likelihood at the SAEM estimate",
+            StandardErrors::None => "not requested",
         },
         "covariance": covariance,
         "shrinkage": {

@@ -29,6 +29,9 @@ use crate::estimate::summary::ParameterSummary;
 use crate::estimate::tables::write_parameters;
 use crate::model::{Predict, Transform};
 
+/// Per-subject conditional means and SDs of η.
+pub type ConditionalView<'a> = (&'a [Vec<f64>], &'a [Vec<f64>]);
+
 /// What the population tables need from a fit.
 pub struct PopulationView<'a, M: Predict + ?Sized> {
     /// The problem (model, data, population structure).
@@ -52,7 +55,7 @@ pub struct PopulationView<'a, M: Predict + ?Sized> {
     /// Per-subject −2LL contribution (with constants).
     pub subject_neg2ll: &'a [f64],
     /// Per-subject conditional means and SDs of η (SAEM), when available.
-    pub conditional: Option<(&'a [Vec<f64>], &'a [Vec<f64>])>,
+    pub conditional: Option<ConditionalView<'a>>,
 }
 
 impl<M: Predict + ?Sized> PopulationFit<'_, M> {

@@ -6,17 +6,21 @@
 //!   ([`crate::estimate::population::ebe`]).
 //! - −2LL by linearisation: the FOCE-I objective (Laplacian when records are censored)
 //!   of the population problem at θ̂ ([`crate::estimate::population::objective`]).
-//! - Standard errors by linearisation: the covariance step of
+//! - Standard errors by stochastic approximation (the default): the observed Fisher
+//!   information of Louis's formula from the chains at θ̂ ([`super::fisher`]),
+//!   Cov(x̂) = I⁻¹, reported through the delta method of
+//!   [`crate::estimate::population::covariance`] (as R = 2I with `r_inverse`).
+//! - Standard errors by linearisation (on request): the covariance step of
 //!   [`crate::estimate::population::covariance`] at θ̂ on that objective — the observed
 //!   Fisher information R/2 of the linearised likelihood, Cov = 2R⁻¹ (`r_inverse`), or the
-//!   sandwich R⁻¹SR⁻¹ on request. (Monolix's linearisation option computes the Fisher
-//!   information of the FO-linearised model around the EBEs; the stochastic-approximation
-//!   (Louis) estimate is not implemented.)
+//!   sandwich R⁻¹SR⁻¹. (Monolix's linearisation option computes the Fisher information
+//!   of the FO-linearised model around the EBEs.)
 //! - Diagnostics (PRED, IPRED at the EBE, CWRES, NPDE) and η/ε-shrinkage from the EBEs.
 
 use nalgebra::DMatrix;
 
 use super::driver::{run_saem, SaemEstimate, SaemIteration};
+use super::fisher::Louis;
 use super::kernels::Current;
 use super::posterior::{
     conditional_moments, importance_neg2ll, ConditionalMoments, ImportanceLikelihood,
@@ -35,6 +39,18 @@ use crate::estimate::population::population_problem;
 use crate::estimate::population::tables::PopulationView;
 use crate::model::Predict;
 
+/// How the standard errors are computed (module docs).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StandardErrors {
+    /// Louis's observed information from the chains.
+    StochasticApproximation,
+    /// The covariance step on the linearised likelihood.
+    Linearisation(CovarianceKind),
+    /// None.
+    None,
+}
+
 /// What to fit and how.
 #[derive(Debug, Clone)]
 pub struct SaemOptions {
@@ -46,8 +62,8 @@ pub struct SaemOptions {
     pub blocks: Vec<Vec<String>>,
     /// SAEM settings.
     pub settings: CheckedSaem,
-    /// Covariance matrix of the linearised likelihood (`None`: no standard errors).
-    pub covariance: Option<CovarianceKind>,
+    /// How the standard errors are computed.
+    pub standard_errors: StandardErrors,
     /// NPDE replicates per subject (0: none).
     pub npde_replicates: usize,
     /// Relative step of the R matrix's second differences.
@@ -62,7 +78,7 @@ impl SaemOptions {
             fixed: Vec::new(),
             blocks: Vec::new(),
             settings,
-            covariance: Some(CovarianceKind::RInverse),
+            standard_errors: StandardErrors::StochasticApproximation,
             npde_replicates: 1000,
             r_step: 2e-3,
         }
@@ -161,6 +177,16 @@ pub fn fit_saem<'a, M: Predict + ?Sized>(
     let set = options.settings.get();
     let mut saem = run_saem(&problem, &options.settings, observer)?;
     let current = Current::new(saem.psi.clone(), saem.omega.clone(), &saem.layout.eta_free)?;
+    let x = problem
+        .pop
+        .pack(&crate::estimate::population::PopulationValues {
+            psi: saem.psi.clone(),
+            omega: saem.omega.clone(),
+        })
+        .ok_or("the SAEM estimate of Ω is not positive definite")?;
+    let eta_free = saem.layout.eta_free.clone();
+    let louis = (options.standard_errors == StandardErrors::StochasticApproximation)
+        .then(|| Louis::new(x.clone(), problem.pop.n_theta(), &eta_free));
     let conditional = conditional_moments(
         &problem,
         &current,
@@ -168,6 +194,7 @@ pub fn fit_saem<'a, M: Predict + ?Sized>(
         &saem.scales,
         set.kernels,
         set.posterior_iterations,
+        louis.as_ref(),
     );
     let mut post_evaluations = conditional.evaluations;
     let importance = if set.is_samples > 0 {
@@ -182,20 +209,21 @@ pub fn fit_saem<'a, M: Predict + ?Sized>(
     } else {
         None
     };
-    let x = problem
-        .pop
-        .pack(&crate::estimate::population::PopulationValues {
-            psi: saem.psi.clone(),
-            omega: saem.omega.clone(),
-        })
-        .ok_or("the SAEM estimate of Ω is not positive definite")?;
     let linearised = problem
         .evaluate(&x, &conditional.mean)
         .map_err(|e| format!("the linearised −2LL at the SAEM estimate: {e}"))?;
     let etas: Vec<Vec<f64>> = linearised.modes.iter().map(|m| m.eta.clone()).collect();
-    let uncertainty = match options.covariance {
-        None => Err("standard errors not requested".to_string()),
-        Some(kind) => {
+    let uncertainty = match options.standard_errors {
+        StandardErrors::None => Err("standard errors not requested".to_string()),
+        StandardErrors::StochasticApproximation => match &conditional.information {
+            Some(info) => {
+                let r: Vec<f64> = (info * 2.0).transpose().as_slice().to_vec();
+                uncertainty(&problem, &x, &r, &[], CovarianceKind::RInverse)
+                    .map_err(|e| format!("stochastic-approximation Fisher information: {e}"))
+            }
+            None => Err("the Fisher information was not computed".to_string()),
+        },
+        StandardErrors::Linearisation(kind) => {
             r_matrix(&problem, &x, linearised.neg2ll, &etas, options.r_step).and_then(|r| {
                 let per = match kind {
                     CovarianceKind::Sandwich => {

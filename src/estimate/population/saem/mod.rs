@@ -31,12 +31,14 @@
 //! the Monte-Carlo SE of the averaged estimates is small). After convergence
 //! ([`posterior`], [`fit`]): conditional means and SDs of η from the chains, EBEs
 //! (conditional modes), −2LL by importance sampling (with its Monte-Carlo SE) and by
-//! linearisation (FOCE-I/Laplacian), standard errors from the Fisher information of the
-//! linearised likelihood, diagnostics and shrinkage. The whole fit is reproducible from
+//! linearisation (FOCE-I/Laplacian), standard errors from the observed Fisher
+//! information by stochastic approximation (Louis; [`fisher`]) or from the linearised
+//! likelihood, diagnostics and shrinkage. The whole fit is reproducible from
 //! its seed for any thread count: every subject has its own random streams
 //! ([`crate::rng`]).
 
 pub mod driver;
+pub mod fisher;
 pub mod fit;
 pub mod kernels;
 pub mod numeric;
@@ -47,7 +49,7 @@ pub mod stopping;
 pub mod trace;
 
 pub use driver::{run_saem, Phase, SaemEstimate, SaemIteration};
-pub use fit::{fit_saem, SaemFit, SaemOptions};
+pub use fit::{fit_saem, SaemFit, SaemOptions, StandardErrors};
 pub use posterior::{ConditionalMoments, ImportanceLikelihood};
 pub use settings::{CheckedSaem, SaemError, SaemSettings};
 pub use trace::write_saem_trace;

@@ -3,7 +3,8 @@
 //!
 //! Conditional means and SDs: the chains continue for L iterations at θ̂ (the same
 //! kernels, scales frozen); E(η_i | y_i) and SD(η_i | y_i) are the mean and SD of the
-//! L·C draws (Monolix's "conditional distribution" task).
+//! L·C draws (Monolix's "conditional distribution" task). The same draws give the
+//! stochastic-approximation Fisher information ([`super::fisher`]) when asked.
 //!
 //! Importance sampling (Monolix's "log-likelihood by importance sampling"; Lavielle
 //! 2014, §9.3.2): for each subject, M draws η⁽ᵐ⁾ = m_i + s_i ⊙ t⁽ᵐ⁾ with t⁽ᵐ⁾ a vector
@@ -15,11 +16,13 @@
 //! stream distinct from the SAEM chains', so the value is the same whatever the thread
 //! count. Weights are summed on the log scale (log-sum-exp).
 
+use nalgebra::DMatrix;
 use rand::Rng;
 use rand_distr::StudentT;
 use rayon::prelude::*;
 
 use super::super::objective::PopulationProblem;
+use super::fisher::{Louis, SubjectInformation};
 use super::kernels::{Current, Scales, SubjectChains};
 use crate::model::Predict;
 use crate::rng::subject_rng;
@@ -40,6 +43,9 @@ pub struct ConditionalMoments {
     pub sd: Vec<Vec<f64>>,
     /// Likelihood evaluations.
     pub evaluations: u64,
+    /// The observed Fisher information by stochastic approximation
+    /// ([`super::fisher`]), when requested.
+    pub information: Option<DMatrix<f64>>,
 }
 
 /// Run the chains `iterations` more times at `current` (module docs).
@@ -50,8 +56,10 @@ pub fn conditional_moments<M: Predict + ?Sized>(
     scales: &Scales,
     kernels: [usize; 3],
     iterations: usize,
+    louis: Option<&Louis<'_>>,
 ) -> ConditionalMoments {
-    let per: Vec<(Vec<f64>, Vec<f64>, u64)> = states
+    type PerSubject = (Vec<f64>, Vec<f64>, u64, Option<SubjectInformation>);
+    let per: Vec<PerSubject> = states
         .par_iter_mut()
         .enumerate()
         .map(|(k, st)| {
@@ -61,9 +69,13 @@ pub fn conditional_moments<M: Predict + ?Sized>(
             let mut sum2 = vec![0.0; d];
             let mut count = 0.0;
             let mut evals = 0;
+            let mut info = louis.map(|l| l.start());
             for _ in 0..iterations {
                 evals += st.sweep(&target, scales, kernels, &current.sd).evaluations;
                 for ch in &st.chains {
+                    if let (Some(l), Some(acc)) = (louis, info.as_mut()) {
+                        evals += l.add(problem, current, k, &ch.phi, acc);
+                    }
                     let eta = target.eta(&ch.phi);
                     for j in 0..d {
                         sum[j] += eta[j];
@@ -82,18 +94,24 @@ pub fn conditional_moments<M: Predict + ?Sized>(
                         .sqrt()
                 })
                 .collect();
-            (mean, sd, evals)
+            (mean, sd, evals, info)
         })
         .collect();
     let mut out = ConditionalMoments {
         mean: Vec::with_capacity(per.len()),
         sd: Vec::with_capacity(per.len()),
         evaluations: 0,
+        information: None,
     };
-    for (m, s, e) in per {
+    let mut infos = Vec::new();
+    for (m, s, e, i) in per {
         out.mean.push(m);
         out.sd.push(s);
         out.evaluations += e;
+        infos.extend(i);
+    }
+    if let Some(l) = louis {
+        out.information = Some(l.information(problem, &infos));
     }
     out
 }
