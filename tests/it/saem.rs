@@ -8,9 +8,7 @@ use std::path::PathBuf;
 
 use cartkin::data::{Analyte, Dataset};
 use cartkin::estimate::population::saem::{fit_saem, run_saem, SaemOptions, SaemSettings};
-use cartkin::estimate::population::{
-    fit_population, population_problem, CovarianceKind, PopulationOptions,
-};
+use cartkin::estimate::population::{fit_population, population_problem, PopulationOptions};
 use cartkin::model::{
     ErrorModel, Individual, Output, Parameter, Predict, PredictError, Role, Transform,
 };
@@ -195,8 +193,9 @@ fn agrees_with_foce_on_a_smooth_well_sampled_model() {
     // The same data fitted by FOCE-I and by SAEM: estimates within FOCE's SEs, the
     // importance-sampling −2LL within 2 units of FOCE's −2LL (FOCE-I is close to exact
     // here: ten samples per subject and small IIV make p(η | y) nearly Gaussian), and
-    // SAEM's stochastic-approximation (Louis) SEs within 35 % of FOCE's 2R⁻¹ SEs (both
-    // estimate the same observed information; the margin is Monte-Carlo error).
+    // SAEM's stochastic-approximation (Louis) SEs within 35 % of FOCE's sandwich SEs
+    // (under a correct model both estimate the same asymptotic covariance; the margin
+    // is Monte-Carlo and finite-sample error).
     let model = MonoExp::new();
     let data = mono_exp_data(30, 11);
     let foce =
