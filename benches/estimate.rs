@@ -6,6 +6,9 @@
 //!   B cells, kexp, kdM and kkill free.
 //!
 //! Criterion reports the time of the whole fit; divide by the subjects for per subject.
+//!
+//! Population: SAEM (`run_saem`, default settings) on the same 24 Stein subjects, all
+//! threads.
 
 use std::path::Path;
 
@@ -119,5 +122,35 @@ fn cd19(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, stein, cd19);
+/// SAEM (the estimation itself, defaults: auto-stop, ⌈50/24⌉ = 3 chains) on the 24
+/// Stein subjects, with the thread count of the machine; prints iterations, evaluations.
+fn saem(c: &mut Criterion) {
+    use cartkin::estimate::population::population_problem;
+    use cartkin::estimate::population::saem::{run_saem, SaemSettings};
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("benches/data/stein_pop.csv");
+    let data = read_csv(&path).expect("benches/data/stein_pop.csv").dataset;
+    let model = Model::load("stein2019").expect("built-in stein2019");
+    let problem = population_problem(&model, &data, None, &[], &[]).expect("problem");
+    let settings = SaemSettings::default().check().expect("default settings");
+    let started = std::time::Instant::now();
+    let est = run_saem(&problem, &settings, &|_| {}).expect("SAEM");
+    eprintln!(
+        "saem stein2019: K1 = {} (by rule: {}), K2 = {} (by rule: {}), {} chains, {} evaluations, {:.3} s",
+        est.k1,
+        est.explored,
+        est.k2,
+        est.smoothed,
+        est.chains,
+        est.evaluations,
+        started.elapsed().as_secs_f64()
+    );
+    let mut g = c.benchmark_group("fit_population");
+    g.sample_size(10);
+    g.bench_function("saem_stein2019_24_subjects", |b| {
+        b.iter(|| run_saem(&problem, &settings, &|_| {}).expect("SAEM"))
+    });
+    g.finish();
+}
+
+criterion_group!(benches, stein, cd19, saem);
 criterion_main!(benches);

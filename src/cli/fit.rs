@@ -30,6 +30,7 @@ use super::data_args::DataArgs;
 use super::{CliError, OutArgs};
 
 mod population;
+mod saem;
 use cartkin::data::{Analyte, DvidMap};
 use cartkin::estimate::tables::{write_individual, write_parameters, write_predictions};
 use cartkin::estimate::{fit_individuals_observed, summarise, FitOptions, FitSettings, FitStatus};
@@ -43,6 +44,8 @@ pub enum MethodArg {
     Individual,
     /// Population fit by FOCE with interaction (Laplacian when records are censored).
     Foce,
+    /// Population fit by SAEM (stochastic approximation EM, as Monolix).
+    Saem,
 }
 
 /// Covariance matrix of a population fit.
@@ -104,25 +107,65 @@ pub struct FitArgs {
     /// instead of the model's exact derivatives (for comparison).
     #[arg(long)]
     pub finite_differences: bool,
-    /// `--method foce`: a full Ω block over these η parameters, e.g. `CL,V`
+    /// `--method foce|saem`: a full Ω block over these η parameters, e.g. `CL,V`
     /// (repeat for several blocks; adds to the model file's `block` lines).
     #[arg(long = "omega-block", value_name = "P,Q,...")]
     pub omega_block: Vec<String>,
-    /// `--method foce`: covariance step.
-    #[arg(long, value_enum, default_value = "sandwich")]
-    pub covariance: CovarianceArg,
+    /// `--method foce|saem`: covariance step [default: sandwich for foce, r for
+    /// `saem --se linearisation`; `none` skips the standard errors].
+    #[arg(long, value_enum)]
+    pub covariance: Option<CovarianceArg>,
     /// `--method foce`: the approximation of the marginal likelihood.
     #[arg(long, value_enum, default_value = "auto")]
     pub approximation: ApproximationArg,
-    /// `--method foce`: NPDE replicates per subject (0: no NPDE).
+    /// `--method foce|saem`: NPDE replicates per subject (0: no NPDE).
     #[arg(long, default_value_t = 1000)]
     pub npde_replicates: usize,
+    #[command(flatten)]
+    pub saem: SaemArgs,
     #[command(flatten)]
     pub read: DataArgs,
     #[command(flatten)]
     pub out: OutArgs,
     #[command(flatten)]
     pub plots: super::report::PlotArgs,
+}
+
+/// Settings of `--method saem` (docs/outputs.md).
+#[derive(Debug, clap::Args)]
+pub struct SaemArgs {
+    /// `--method saem`: exploratory iterations (γ = 1), at most (at least 150, or this
+    /// many when smaller).
+    #[arg(long, default_value_t = 500)]
+    pub k1: usize,
+    /// `--method saem`: smoothing iterations (γ = 1/k), at most (at least 50, or this
+    /// many when smaller).
+    #[arg(long, default_value_t = 200)]
+    pub k2: usize,
+    /// `--method saem`: run exactly K1 and K2 iterations (no automatic stopping).
+    #[arg(long)]
+    pub no_auto_stop: bool,
+    /// `--method saem`: Markov chains per subject [default: ⌈50/N⌉].
+    #[arg(long)]
+    pub chains: Option<usize>,
+    /// `--method saem`: importance samples per subject for the −2LL (0: −2LL by
+    /// linearisation only).
+    #[arg(long, default_value_t = 5000)]
+    pub is_samples: usize,
+    /// `--method saem`: standard errors from the Fisher information by stochastic
+    /// approximation (Louis, from the chains) or by linearisation (the FOCE-I/Laplacian
+    /// covariance step, `--covariance r|sandwich`); `--covariance none` skips them.
+    #[arg(long, value_enum, default_value = "sa")]
+    pub se: SeArg,
+}
+
+/// How `--method saem` computes standard errors.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum SeArg {
+    /// Stochastic approximation of the observed Fisher information (Louis).
+    Sa,
+    /// The covariance step on the linearised likelihood.
+    Linearisation,
 }
 
 /// Parse `name=value` items of `--fix`.
@@ -219,7 +262,7 @@ pub(crate) fn select_analytes(
 
 /// Run `cartkin fit`.
 pub fn run(args: FitArgs) -> Result<(), CliError> {
-    if args.method == MethodArg::Foce {
+    if matches!(args.method, MethodArg::Foce | MethodArg::Saem) {
         return population::run(args);
     }
     let started = Instant::now();

@@ -50,6 +50,7 @@ mod nonmem_data;
 mod nonmem_dosing;
 mod plots_files;
 mod report_browser;
+mod saem;
 mod simulate_from_fit;
 mod simulate_identity;
 mod simulate_population;

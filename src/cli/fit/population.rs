@@ -30,26 +30,74 @@ use cartkin::estimate::population::{
 use cartkin::model::{Model, Predict};
 use cartkin::report::{sha256_file, sha256_hex};
 
-/// Run `cartkin fit --method foce`.
+/// What FOCE and SAEM runs share: the model, the population options given on the
+/// command line, the bound dataset and the thread pool.
+pub(super) struct Setup {
+    pub model: Model,
+    pub fixed: Vec<(String, f64)>,
+    pub analytes: Option<Vec<cartkin::data::Analyte>>,
+    pub blocks: Vec<Vec<String>>,
+    pub dataset: cartkin::data::Dataset,
+    pub pool: rayon::ThreadPool,
+}
+
+impl Setup {
+    /// Load and check everything the arguments name.
+    pub fn new(args: &FitArgs) -> Result<Setup, CliError> {
+        let input = |e: &dyn std::fmt::Display| CliError::Input(e.to_string());
+        let model = Model::load(&args.model).map_err(|e| input(&e))?;
+        let mut fixed = parse_fix(&args.fix)?;
+        fixed.extend(held_by_estimate(&model, &args.estimate, &fixed)?);
+        let dvid_map = super::super::dvid_map(args.read.dvid_map.as_deref())?;
+        let analytes = select_analytes(&model, &args.analytes, &dvid_map)?;
+        let blocks: Vec<Vec<String>> = args
+            .omega_block
+            .iter()
+            .map(|b| b.split(',').map(|s| s.trim().to_string()).collect())
+            .collect();
+        let dataset = args.read.read_for(&args.data, &model)?;
+        let threads = args.threads.unwrap_or(0);
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .map_err(|e| CliError::Input(format!("cannot start {threads} threads: {e}")))?;
+        Ok(Setup {
+            model,
+            fixed,
+            analytes,
+            blocks,
+            dataset,
+            pool,
+        })
+    }
+}
+
+/// A spinner with a message on a terminal, nothing otherwise.
+pub(super) fn spinner() -> Option<indicatif::ProgressBar> {
+    std::io::stderr().is_terminal().then(|| {
+        let pb = indicatif::ProgressBar::new_spinner();
+        pb.set_style(
+            indicatif::ProgressStyle::with_template("{elapsed_precise} {spinner} {msg}")
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
+        );
+        pb
+    })
+}
+
+/// Run `cartkin fit --method foce` (or `saem`, [`super::saem`]).
 pub fn run(args: FitArgs) -> Result<(), CliError> {
+    if args.method == super::MethodArg::Saem {
+        return super::saem::run(args);
+    }
     let started = Instant::now();
-    let input = |e: &dyn std::fmt::Display| CliError::Input(e.to_string());
-    let model = Model::load(&args.model).map_err(|e| input(&e))?;
-    let mut fixed = parse_fix(&args.fix)?;
-    fixed.extend(held_by_estimate(&model, &args.estimate, &fixed)?);
-    let dvid_map = super::super::dvid_map(args.read.dvid_map.as_deref())?;
-    let analytes = select_analytes(&model, &args.analytes, &dvid_map)?;
-    let blocks: Vec<Vec<String>> = args
-        .omega_block
-        .iter()
-        .map(|b| b.split(',').map(|s| s.trim().to_string()).collect())
-        .collect();
+    let setup = Setup::new(&args)?;
+    let model = &setup.model;
     let mut options = PopulationOptions {
-        analytes,
-        fixed: fixed.clone(),
-        blocks,
+        analytes: setup.analytes.clone(),
+        fixed: setup.fixed.clone(),
+        blocks: setup.blocks.clone(),
         settings: FoceSettings::default(),
-        covariance: match args.covariance {
+        covariance: match args.covariance.unwrap_or(CovarianceArg::Sandwich) {
             CovarianceArg::Sandwich => Some(CovarianceKind::Sandwich),
             CovarianceArg::R => Some(CovarianceKind::RInverse),
             CovarianceArg::None => None,
@@ -65,16 +113,8 @@ pub fn run(args: FitArgs) -> Result<(), CliError> {
     if let Some(seed) = args.seed {
         options.seed = seed;
     }
-    let bound = args.read.read_for(&args.data, &model)?;
-    let dataset = &bound;
-    let bar = std::io::stderr().is_terminal().then(|| {
-        let pb = indicatif::ProgressBar::new_spinner();
-        pb.set_style(
-            indicatif::ProgressStyle::with_template("{elapsed_precise} {spinner} {msg}")
-                .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
-        );
-        pb
-    });
+    let dataset = &setup.dataset;
+    let bar = spinner();
     let observer = |it: &Iteration| {
         if let Some(pb) = &bar {
             pb.set_message(format!(
@@ -84,22 +124,21 @@ pub fn run(args: FitArgs) -> Result<(), CliError> {
             pb.tick();
         }
     };
-    let threads = args.threads.unwrap_or(0);
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(threads)
-        .build()
-        .map_err(|e| CliError::Input(format!("cannot start {threads} threads: {e}")))?;
+    let pool = &setup.pool;
     let fit = pool
-        .install(|| fit_population(&model, dataset, &options, &observer))
+        .install(|| fit_population(model, dataset, &options, &observer))
         .map_err(CliError::Numerical)?;
     if let Some(pb) = &bar {
         pb.finish_and_clear();
     }
 
     let dir = args.out.prepare("fit")?;
-    dir.write_with("parameters.csv", |w| write_population_parameters(w, &fit))?;
-    dir.write_with("individual.csv", |w| write_population_individual(w, &fit))?;
-    dir.write_with("predictions.csv", |w| write_population_predictions(w, &fit))?;
+    let view = fit.view();
+    dir.write_with("parameters.csv", |w| write_population_parameters(w, &view))?;
+    dir.write_with("individual.csv", |w| write_population_individual(w, &view))?;
+    dir.write_with("predictions.csv", |w| {
+        write_population_predictions(w, &view)
+    })?;
 
     let params = model.parameters();
     let pop = &fit.problem.pop;

@@ -100,24 +100,24 @@ impl<M: Predict + ?Sized> PopulationFit<'_, M> {
     }
 }
 
-/// Fit `model` to `dataset` by FOCE-I (Laplacian when records are censored), reporting
-/// each outer iteration to `observer`.
-pub fn fit_population<'a, M: Predict + ?Sized>(
+/// The population problem of `model` on `dataset` (shared by FOCE and SAEM): parameters
+/// `fixed` by name, Ω blocks from the model file plus `blocks`, the records of
+/// `analytes` (all the model predicts when `None`). An error when no subject has a
+/// record.
+pub fn population_problem<'a, M: Predict + ?Sized>(
     model: &'a M,
     dataset: &'a Dataset,
-    options: &PopulationOptions,
-    observer: &dyn Fn(&Iteration),
-) -> Result<PopulationFit<'a, M>, String> {
-    let fixed = resolve_fixed(model, &options.fixed).map_err(|e| e.to_string())?;
-    let mut blocks: Vec<Vec<String>> = model.omega_blocks().to_vec();
-    blocks.extend(options.blocks.iter().cloned());
-    let pop = PopulationModel::new(model, &fixed, &blocks).map_err(|e| e.to_string())?;
+    analytes: Option<&[Analyte]>,
+    fixed: &[(String, f64)],
+    blocks: &[Vec<String>],
+) -> Result<PopulationProblem<'a, M>, String> {
+    let fixed = resolve_fixed(model, fixed).map_err(|e| e.to_string())?;
+    let mut all_blocks: Vec<Vec<String>> = model.omega_blocks().to_vec();
+    all_blocks.extend(blocks.iter().cloned());
+    let pop = PopulationModel::new(model, &fixed, &all_blocks).map_err(|e| e.to_string())?;
     let mut prepared = Vec::with_capacity(dataset.subjects.len());
     for s in &dataset.subjects {
-        prepared.push(
-            Records::from_subject(s, model, options.analytes.as_deref())
-                .map_err(|e| e.to_string())?,
-        );
+        prepared.push(Records::from_subject(s, model, analytes).map_err(|e| e.to_string())?);
     }
     let mut problem = PopulationProblem::new(model, pop, dataset, prepared);
     if let Some(how) = options.approximation {
@@ -130,6 +130,24 @@ pub fn fit_population<'a, M: Predict + ?Sized>(
             model.name()
         ));
     }
+    Ok(problem)
+}
+
+/// Fit `model` to `dataset` by FOCE-I (Laplacian when records are censored), reporting
+/// each outer iteration to `observer`.
+pub fn fit_population<'a, M: Predict + ?Sized>(
+    model: &'a M,
+    dataset: &'a Dataset,
+    options: &PopulationOptions,
+    observer: &dyn Fn(&Iteration),
+) -> Result<PopulationFit<'a, M>, String> {
+    let problem = population_problem(
+        model,
+        dataset,
+        options.analytes.as_deref(),
+        &options.fixed,
+        &options.blocks,
+    )?;
     let x0 = problem
         .pop
         .pack(&problem.pop.initial(model))

@@ -4,7 +4,7 @@
 //! optimiser ([`foce`]), the covariance step ([`covariance`]), diagnostics (CWRES, NPDE,
 //! shrinkage; [`diagnostics`]), the whole fit ([`fit`]) and its tables ([`tables`])
 //! (method `foce`; comparable with NONMEM METHOD=1 INTER, and LAPLACIAN when
-//! records are censored).
+//! records are censored). Method `saem` (Monolix's SAEM) is in [`saem`].
 //!
 //! The pieces are separate so other solvers (e.g. SAEM) reuse the model, the EBEs, the
 //! objective, the covariance step, the diagnostics and the tables: an algorithm takes a
@@ -18,11 +18,12 @@ pub mod fit;
 pub mod foce;
 pub mod model;
 pub mod objective;
+pub mod saem;
 pub mod tables;
 
 pub use covariance::{CovarianceKind, PopulationUncertainty};
 pub use ebe::{Approximation, Conditional, Contribution, Mode};
-pub use fit::{fit_population, PopulationFit, PopulationOptions};
+pub use fit::{fit_population, population_problem, PopulationFit, PopulationOptions};
 pub use foce::{minimise, FoceSettings, Iteration, OuterResult};
 pub use model::{PopulationError, PopulationModel, PopulationValues};
 pub use objective::{Evaluation, PopulationProblem, SubjectRecords};

@@ -7,17 +7,75 @@
 //!   and `omega2_P_Q` (covariance) rows, then `shrinkage_eta_P` and `shrinkage_eps`
 //!   (percent) in the estimate column. `n` is the number of subjects.
 //! - `individual.csv`: id, ofv (the subject's OFV contribution without constants),
-//!   neg2ll (with them), n_obs, n_blq, ebe_iterations, eta_P per η, then every model
-//!   parameter at the subject's EBE.
+//!   neg2ll (with them), n_obs, n_blq, ebe_iterations, eta_P per η (the EBE), for SAEM
+//!   also the conditional mean `cmean_eta_P` and SD `csd_eta_P` of each η, then every
+//!   model parameter at the subject's EBE.
+//!
+//! The writers take a [`PopulationView`]: the pieces of a fit they need, so FOCE
+//! ([`PopulationFit::view`]) and SAEM results share them.
 //! - `predictions.csv`: id, time, analyte, dv, cens, pred, ipred, res, wres, iwres,
 //!   cwres, npde ([`super::diagnostics`]).
 
 use std::io::Write;
 
+use nalgebra::DMatrix;
+
+use super::covariance::PopulationUncertainty;
+use super::diagnostics::RecordDiagnostics;
+use super::ebe::Mode;
 use super::fit::PopulationFit;
+use super::objective::PopulationProblem;
 use crate::estimate::summary::ParameterSummary;
 use crate::estimate::tables::write_parameters;
 use crate::model::{Predict, Transform};
+
+/// Per-subject conditional means and SDs of η.
+pub type ConditionalView<'a> = (&'a [Vec<f64>], &'a [Vec<f64>]);
+
+/// What the population tables need from a fit.
+pub struct PopulationView<'a, M: Predict + ?Sized> {
+    /// The problem (model, data, population structure).
+    pub problem: &'a PopulationProblem<'a, M>,
+    /// Free θ on the estimation scale.
+    pub psi: &'a [f64],
+    /// Ω.
+    pub omega: &'a DMatrix<f64>,
+    /// All parameters at their population values (natural scale).
+    pub theta: &'a [f64],
+    /// Standard errors, when available.
+    pub uncertainty: Option<&'a PopulationUncertainty>,
+    /// Per-subject diagnostics (problem subject order).
+    pub diagnostics: &'a [RecordDiagnostics],
+    /// η-shrinkage (%) per η.
+    pub eta_shrinkage: &'a [Option<f64>],
+    /// ε-shrinkage (%).
+    pub eps_shrinkage: Option<f64>,
+    /// Per-subject EBEs.
+    pub modes: &'a [Mode],
+    /// Per-subject −2LL contribution (with constants).
+    pub subject_neg2ll: &'a [f64],
+    /// Per-subject conditional means and SDs of η (SAEM), when available.
+    pub conditional: Option<ConditionalView<'a>>,
+}
+
+impl<M: Predict + ?Sized> PopulationFit<'_, M> {
+    /// The view of this fit the table writers take.
+    pub fn view(&self) -> PopulationView<'_, M> {
+        PopulationView {
+            problem: &self.problem,
+            psi: &self.psi,
+            omega: &self.omega,
+            theta: &self.theta,
+            uncertainty: self.uncertainty.as_ref().ok(),
+            diagnostics: &self.diagnostics,
+            eta_shrinkage: &self.eta_shrinkage,
+            eps_shrinkage: self.eps_shrinkage,
+            modes: &self.outer.evaluation.modes,
+            subject_neg2ll: &self.outer.evaluation.per_subject,
+            conditional: None,
+        }
+    }
+}
 
 fn num(v: Option<f64>) -> String {
     v.map(|x| x.to_string()).unwrap_or_default()
@@ -28,16 +86,14 @@ fn csv_err(e: csv::Error) -> std::io::Error {
 }
 
 /// The rows of `parameters.csv`.
-pub fn parameter_rows<M: Predict + ?Sized>(fit: &PopulationFit<'_, M>) -> Vec<ParameterSummary> {
+pub fn parameter_rows<M: Predict + ?Sized>(fit: &PopulationView<'_, M>) -> Vec<ParameterSummary> {
     let model = fit.problem.model;
     let pop = &fit.problem.pop;
     let n = fit.problem.subjects.len();
-    let unc = fit.uncertainty.as_ref().ok();
+    let unc = fit.uncertainty;
     let row = |name: String, estimate: f64, fixed: bool| {
         let k = unc.and_then(|u| u.names.iter().position(|x| *x == name));
-        let pick = |f: fn(&super::covariance::PopulationUncertainty) -> &Vec<f64>| {
-            unc.zip(k).map(|(u, k)| f(u)[k])
-        };
+        let pick = |f: fn(&PopulationUncertainty) -> &Vec<f64>| unc.zip(k).map(|(u, k)| f(u)[k]);
         ParameterSummary {
             name,
             fixed,
@@ -92,7 +148,7 @@ pub fn parameter_rows<M: Predict + ?Sized>(fit: &PopulationFit<'_, M>) -> Vec<Pa
 /// Write `parameters.csv`.
 pub fn write_population_parameters<M: Predict + ?Sized, W: Write>(
     out: W,
-    fit: &PopulationFit<'_, M>,
+    fit: &PopulationView<'_, M>,
 ) -> std::io::Result<()> {
     write_parameters(out, &parameter_rows(fit))
 }
@@ -100,7 +156,7 @@ pub fn write_population_parameters<M: Predict + ?Sized, W: Write>(
 /// Write `individual.csv`.
 pub fn write_population_individual<M: Predict + ?Sized, W: Write>(
     out: W,
-    fit: &PopulationFit<'_, M>,
+    fit: &PopulationView<'_, M>,
 ) -> std::io::Result<()> {
     let model = fit.problem.model;
     let pop = &fit.problem.pop;
@@ -112,6 +168,13 @@ pub fn write_population_individual<M: Predict + ?Sized, W: Write>(
     for &i in &pop.eta_params {
         header.push(format!("eta_{}", pop.names[i]));
     }
+    if fit.conditional.is_some() {
+        for prefix in ["cmean_eta", "csd_eta"] {
+            for &i in &pop.eta_params {
+                header.push(format!("{prefix}_{}", pop.names[i]));
+            }
+        }
+    }
     header.extend(model.parameters().iter().map(|p| p.name.clone()));
     w.write_record(&header).map_err(csv_err)?;
     let omega_inv = fit
@@ -121,9 +184,9 @@ pub fn write_population_individual<M: Predict + ?Sized, W: Write>(
         .map(|c| c.inverse())
         .unwrap_or_else(|| fit.omega.clone());
     for (k, s) in fit.problem.subjects.iter().enumerate() {
-        let mode = &fit.outer.evaluation.modes[k];
-        let ofv = fit.outer.evaluation.per_subject[k];
-        let c = fit.problem.conditional(k, &fit.psi, &omega_inv);
+        let mode = &fit.modes[k];
+        let ofv = fit.subject_neg2ll[k];
+        let c = fit.problem.conditional(k, fit.psi, &omega_inv);
         let theta = c.theta(&mode.eta);
         let mut row = vec![
             s.records.subject.clone(),
@@ -134,6 +197,10 @@ pub fn write_population_individual<M: Predict + ?Sized, W: Write>(
             mode.iterations.to_string(),
         ];
         row.extend(mode.eta.iter().map(|v| v.to_string()));
+        if let Some((means, sds)) = fit.conditional {
+            row.extend(means[k].iter().map(|v| v.to_string()));
+            row.extend(sds[k].iter().map(|v| v.to_string()));
+        }
         row.extend(theta.iter().map(|v| v.to_string()));
         w.write_record(&row).map_err(csv_err)?;
     }
@@ -143,7 +210,7 @@ pub fn write_population_individual<M: Predict + ?Sized, W: Write>(
 /// Write `predictions.csv`.
 pub fn write_population_predictions<M: Predict + ?Sized, W: Write>(
     out: W,
-    fit: &PopulationFit<'_, M>,
+    fit: &PopulationView<'_, M>,
 ) -> std::io::Result<()> {
     let mut w = csv::Writer::from_writer(out);
     w.write_record([
@@ -151,7 +218,7 @@ pub fn write_population_predictions<M: Predict + ?Sized, W: Write>(
         "npde",
     ])
     .map_err(csv_err)?;
-    for (s, d) in fit.problem.subjects.iter().zip(&fit.diagnostics) {
+    for (s, d) in fit.problem.subjects.iter().zip(fit.diagnostics) {
         let r = &s.records;
         for j in 0..r.len() {
             w.write_record([
