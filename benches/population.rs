@@ -60,7 +60,11 @@ fn bench_fit(c: &mut Criterion, name: &str, model: &Model, data: &Dataset) {
             fit.outer.message,
             fit.outer.iterations,
             fit.outer.evaluations,
-            if fit.uncertainty.is_ok() { "ok" } else { "failed" },
+            if fit.uncertainty.is_ok() {
+                "ok"
+            } else {
+                "failed"
+            },
         );
     });
     let mut g = c.benchmark_group("fit_population");

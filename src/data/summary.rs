@@ -10,8 +10,8 @@ use std::path::PathBuf;
 use super::issue::Issue;
 use super::records::SkipReason;
 use super::types::{Analyte, CovariateValue};
-use super::TimeUnit;
 use super::Loaded;
+use super::TimeUnit;
 
 /// Records of one analyte.
 #[derive(Debug, Clone, PartialEq)]

@@ -348,9 +348,22 @@ fn nca_works_in_the_data_time_unit_and_says_so_in_run_json() {
     let (dir, _) = setup(DATA);
     let out = cartkin(
         dir.path(),
-        &["nca", "data.csv", "--time-unit", "hours", "--auc-ends", "21", "--out", "h"],
+        &[
+            "nca",
+            "data.csv",
+            "--time-unit",
+            "hours",
+            "--auc-ends",
+            "21",
+            "--out",
+            "h",
+        ],
     );
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let rows = read_table(&dir.path().join("h/nca.csv"));
     let a = row(&rows, "A", "transgene");
     // no conversion: Tmax is the 7 of the file, now read as hours; AUC0-21 by trapezoids:

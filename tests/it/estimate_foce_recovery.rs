@@ -94,14 +94,33 @@ fn foce_recovers_a_multiple_dose_iv_model_with_weight_and_sex_effects() {
     std::fs::write(dir.join("design.csv"), design()).unwrap();
     let hours = ["--time-unit", "hours"];
     let mut sim = vec![
-        "simulate", "--data", "design.csv", "--model", "truth.model", "--n", "1",
-        "--with-error", "--as-dataset", "--seed", "20261201", "--out", "sim",
+        "simulate",
+        "--data",
+        "design.csv",
+        "--model",
+        "truth.model",
+        "--n",
+        "1",
+        "--with-error",
+        "--as-dataset",
+        "--seed",
+        "20261201",
+        "--out",
+        "sim",
     ];
     sim.extend(hours);
     run(dir, &sim);
     let mut fit = vec![
-        "fit", "sim/dataset.csv", "--model", "start.model", "--method", "foce",
-        "--npde-replicates", "0", "--out", "fit",
+        "fit",
+        "sim/dataset.csv",
+        "--model",
+        "start.model",
+        "--method",
+        "foce",
+        "--npde-replicates",
+        "0",
+        "--out",
+        "fit",
     ];
     fit.extend(hours);
     run(dir, &fit);
@@ -125,8 +144,17 @@ fn foce_recovers_a_multiple_dose_iv_model_with_weight_and_sex_effects() {
         );
     }
     let run: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(dir.join("fit/run.json")).unwrap())
-            .unwrap();
+        serde_json::from_str(&std::fs::read_to_string(dir.join("fit/run.json")).unwrap()).unwrap();
     assert_eq!(run["converged"], true, "{}", run["convergence"]);
     assert_eq!(run["objective"], "FOCE-I");
+    // a population fit draws the fit plots (profiles, GOF, CWRES) like an individual one
+    #[cfg(feature = "plots")]
+    for name in ["fit_profiles_conc_1", "fit_gof_conc", "fit_residuals_conc"] {
+        let png = std::fs::read(dir.join(format!("fit/{name}.png"))).unwrap();
+        assert!(
+            png.starts_with(b"\x89PNG") && png.len() > 5000,
+            "{name}.png"
+        );
+        assert!(dir.join(format!("fit/{name}.svg")).exists(), "{name}.svg");
+    }
 }

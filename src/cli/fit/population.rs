@@ -242,6 +242,7 @@ pub fn run(args: FitArgs) -> Result<(), CliError> {
     let text = serde_json::to_string_pretty(&run)
         .map_err(|e| CliError::Numerical(format!("run.json: {e}")))?;
     dir.write("run.json", text.as_bytes())?;
+    crate::cli::report::write_plots(&dir, &args.plots, crate::cli::report::Plotted::Fit)?;
     let cov_note = match &fit.uncertainty {
         Ok(u) => format!("covariance step ok (condition number {:.3e})", u.condition),
         Err(why) => format!("covariance step: {why}"),

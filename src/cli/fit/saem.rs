@@ -204,6 +204,7 @@ pub fn run(args: FitArgs) -> Result<(), CliError> {
     let text = serde_json::to_string_pretty(&run)
         .map_err(|e| CliError::Numerical(format!("run.json: {e}")))?;
     dir.write("run.json", text.as_bytes())?;
+    crate::cli::report::write_plots(&dir, &args.plots, crate::cli::report::Plotted::Fit)?;
     let ll = match &fit.importance {
         Some(i) => format!("−2LL {:.3} ± {:.3} (importance sampling)", i.neg2ll, i.se),
         None => format!("−2LL {:.3} (linearisation)", fit.linearised.neg2ll),

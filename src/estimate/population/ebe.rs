@@ -406,7 +406,14 @@ fn exact_sensitivities<M: Predict + ?Sized>(
     let mut pred = vec![0.0; n];
     let mut jac = vec![0.0; n * np];
     c.model
-        .predict_jacobian(&theta, &c.individual, &r.times, &r.outputs, &mut pred, &mut jac)
+        .predict_jacobian(
+            &theta,
+            &c.individual,
+            &r.times,
+            &r.outputs,
+            &mut pred,
+            &mut jac,
+        )
         .map_err(|e| e.to_string())?;
     let (f, s) = c.moments_of(&theta, &pred)?;
     // dθ_i/dη_k of each η's parameter.

@@ -9,8 +9,8 @@
 //! σ = 0.4, 13 visits (days 0–365), LLOQ 20 (censored below). Subjects' η and ε come
 //! from `subject_rng(seed, subject)` of each replicate's seed.
 //!
-//! `cargo run --release --example saem_recovery -- [REPLICATES] [SUBJECTS]`
-//! (defaults 50 and 24).
+//! `cargo bench --bench saem_recovery -- [REPLICATES] [SUBJECTS]` (defaults 50 and 24;
+//! a bench target, so `cargo test` does not build it).
 
 use cartkin::data::{Analyte, Covariates, Dataset, Observation, Subject};
 use cartkin::estimate::population::saem::{fit_saem, SaemOptions, SaemSettings};
@@ -80,6 +80,7 @@ fn simulate(model: &Model, n: usize, seed: u64) -> Dataset {
 fn main() {
     let args: Vec<usize> = std::env::args()
         .skip(1)
+        .filter(|a| !a.starts_with("--")) // `cargo bench` passes --bench
         .map(|a| a.parse().expect("REPLICATES SUBJECTS as numbers"))
         .collect();
     let reps = args.first().copied().unwrap_or(50);
