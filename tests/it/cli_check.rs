@@ -98,7 +98,7 @@ fn bundled_example_passes_with_summary() {
         assert!(stdout.contains(level), "{level} missing:\n{stdout}");
     }
     assert!(stdout.contains("WT"), "{stdout}");
-    assert!(stdout.contains("day -7 to day 365"), "{stdout}");
+    assert!(stdout.contains("time span     -7 to 365 days"), "{stdout}");
     // Records and censored records per analyte, counted independently of cartkin with
     // awk -F, 'NR>1 && $7==0 {n[$4]++; if ($5==1 || $3 ~ /^</ || $3=="BLQ") c[$4]++}'
     // (EVID is column 7): b_cells 252 / 42, igg 252 / 0, transgene 252 / 100

@@ -119,10 +119,7 @@ pub fn population_problem<'a, M: Predict + ?Sized>(
     for s in &dataset.subjects {
         prepared.push(Records::from_subject(s, model, analytes).map_err(|e| e.to_string())?);
     }
-    let mut problem = PopulationProblem::new(model, pop, dataset, prepared);
-    if let Some(how) = options.approximation {
-        problem.approximation = how;
-    }
+    let problem = PopulationProblem::new(model, pop, dataset, prepared);
     if problem.subjects.is_empty() {
         return Err(format!(
             "no subject in {} has an observation of an analyte model `{}` predicts",
@@ -141,13 +138,16 @@ pub fn fit_population<'a, M: Predict + ?Sized>(
     options: &PopulationOptions,
     observer: &dyn Fn(&Iteration),
 ) -> Result<PopulationFit<'a, M>, String> {
-    let problem = population_problem(
+    let mut problem = population_problem(
         model,
         dataset,
         options.analytes.as_deref(),
         &options.fixed,
         &options.blocks,
     )?;
+    if let Some(how) = options.approximation {
+        problem.approximation = how;
+    }
     let x0 = problem
         .pop
         .pack(&problem.pop.initial(model))
