@@ -244,6 +244,28 @@ impl ModelOde {
     }
 }
 
+/// The ends of the smooth segments of a solve over (t0, t_end], from the candidate
+/// `breaks` (stops, dose times, infusion ends, covariate changes): those inside, sorted,
+/// with breaks one representable time apart merged, and t_end last. Shared by the
+/// solve of the states and of the sensitivities, so both stop at the same times.
+pub(super) fn segment_ends(breaks: &mut Vec<f64>, t0: f64, t_end: f64) {
+    breaks.retain(|b| *b > t0 && *b < t_end);
+    breaks.push(t_end);
+    breaks.sort_by(f64::total_cmp);
+    // a change one representable time after a breakpoint (a NOCB step) happens at it
+    let mut previous = t0;
+    breaks.retain(|b| {
+        let keep = *b > next_up(previous);
+        if keep {
+            previous = *b;
+        }
+        keep
+    });
+    if breaks.last() != Some(&t_end) && t_end > t0 {
+        breaks.push(t_end);
+    }
+}
+
 /// The next representable f64 above a finite x.
 pub(super) fn next_up(x: f64) -> f64 {
     if x == 0.0 {
@@ -648,21 +670,7 @@ impl Model {
         for (_, steps) in varying {
             breaks.extend(steps.iter().skip(1).map(|s| s.0));
         }
-        breaks.retain(|b| *b > t0 && *b < t_end);
-        breaks.push(t_end);
-        breaks.sort_by(f64::total_cmp);
-        // a change one representable time after a breakpoint (a NOCB step) happens at it
-        let mut previous = t0;
-        breaks.retain(|b| {
-            let keep = *b > next_up(previous);
-            if keep {
-                previous = *b;
-            }
-            keep
-        });
-        if breaks.last() != Some(&t_end) && t_end > t0 {
-            breaks.push(t_end);
-        }
+        segment_ends(breaks, t0, t_end);
         if !varying.is_empty() {
             self.covariates_at(slots, varying, t0)?;
         }

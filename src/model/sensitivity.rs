@@ -35,7 +35,7 @@ use super::derive::{Differentiator, Var};
 use super::error::{Located, Pos};
 use super::model::Model;
 use super::parser::parse;
-use super::predict::{dose_context, next_up, open_segment};
+use super::predict::{dose_context, open_segment, segment_ends};
 use super::resolve::Decls;
 use super::spec::{Individual, PredictError};
 use super::vm::Slot;
@@ -470,20 +470,7 @@ impl Model {
         for (_, steps) in varying {
             breaks.extend(steps.iter().skip(1).map(|s| s.0));
         }
-        breaks.retain(|b| *b > t0 && *b < t_end);
-        breaks.push(t_end);
-        breaks.sort_by(f64::total_cmp);
-        let mut previous = t0;
-        breaks.retain(|b| {
-            let keep = *b > next_up(previous);
-            if keep {
-                previous = *b;
-            }
-            keep
-        });
-        if breaks.last() != Some(&t_end) && t_end > t0 {
-            breaks.push(t_end);
-        }
+        segment_ends(&mut breaks, t0, t_end);
         if !varying.is_empty() {
             covariates_at(code, s, varying, t0);
         }

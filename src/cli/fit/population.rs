@@ -231,18 +231,10 @@ pub fn run(args: FitArgs) -> Result<(), CliError> {
         },
         "trace": trace_summary,
         "covariance": covariance,
-        "shrinkage": {
-            "eta_pct": pop.eta_params.iter().zip(&fit.eta_shrinkage)
-                .map(|(&i, s)| (params[i].name.clone(), json!(s)))
-                .collect::<serde_json::Map<_, _>>(),
-            "eps_pct": fit.eps_shrinkage,
-        },
+        "shrinkage": shrinkage_json(params, pop, &fit.eta_shrinkage, fit.eps_shrinkage),
         "elapsed_seconds": started.elapsed().as_secs_f64(),
     });
-    let text = serde_json::to_string_pretty(&run)
-        .map_err(|e| CliError::Numerical(format!("run.json: {e}")))?;
-    dir.write("run.json", text.as_bytes())?;
-    crate::cli::report::write_plots(&dir, &args.plots, crate::cli::report::Plotted::Fit)?;
+    write_run_and_plots(&dir, &run, &args)?;
     let cov_note = match &fit.uncertainty {
         Ok(u) => format!("covariance step ok (condition number {:.3e})", u.condition),
         Err(why) => format!("covariance step: {why}"),
@@ -262,5 +254,34 @@ pub fn run(args: FitArgs) -> Result<(), CliError> {
             dir.path().display()
         )));
     }
+    Ok(())
+}
+
+/// `run.json`'s `shrinkage` of a population fit: η-shrinkage (%) by parameter name, and
+/// ε-shrinkage.
+pub(super) fn shrinkage_json(
+    params: &[cartkin::model::Parameter],
+    pop: &cartkin::estimate::population::PopulationModel,
+    eta: &[Option<f64>],
+    eps: Option<f64>,
+) -> serde_json::Value {
+    json!({
+        "eta_pct": pop.eta_params.iter().zip(eta)
+            .map(|(&i, s)| (params[i].name.clone(), json!(s)))
+            .collect::<serde_json::Map<_, _>>(),
+        "eps_pct": eps,
+    })
+}
+
+/// Write `run.json` into the fit directory, then the fit plots.
+pub(super) fn write_run_and_plots(
+    dir: &cartkin::report::OutputDir,
+    run: &serde_json::Value,
+    args: &FitArgs,
+) -> Result<(), CliError> {
+    let text = serde_json::to_string_pretty(run)
+        .map_err(|e| CliError::Numerical(format!("run.json: {e}")))?;
+    dir.write("run.json", text.as_bytes())?;
+    crate::cli::report::write_plots(dir, &args.plots, crate::cli::report::Plotted::Fit)?;
     Ok(())
 }

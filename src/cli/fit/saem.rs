@@ -18,7 +18,7 @@ use std::time::Instant;
 
 use serde_json::json;
 
-use super::population::{spinner, Setup};
+use super::population::{shrinkage_json, spinner, write_run_and_plots, Setup};
 use super::{CovarianceArg, FitArgs, SeArg};
 use crate::cli::CliError;
 use cartkin::estimate::population::saem::{
@@ -193,18 +193,10 @@ pub fn run(args: FitArgs) -> Result<(), CliError> {
             StandardErrors::None => "not requested",
         },
         "covariance": covariance,
-        "shrinkage": {
-            "eta_pct": pop.eta_params.iter().zip(&fit.eta_shrinkage)
-                .map(|(&i, s)| (params[i].name.clone(), json!(s)))
-                .collect::<serde_json::Map<_, _>>(),
-            "eps_pct": fit.eps_shrinkage,
-        },
+        "shrinkage": shrinkage_json(params, pop, &fit.eta_shrinkage, fit.eps_shrinkage),
         "elapsed_seconds": started.elapsed().as_secs_f64(),
     });
-    let text = serde_json::to_string_pretty(&run)
-        .map_err(|e| CliError::Numerical(format!("run.json: {e}")))?;
-    dir.write("run.json", text.as_bytes())?;
-    crate::cli::report::write_plots(&dir, &args.plots, crate::cli::report::Plotted::Fit)?;
+    write_run_and_plots(&dir, &run, &args)?;
     let ll = match &fit.importance {
         Some(i) => format!("−2LL {:.3} ± {:.3} (importance sampling)", i.neg2ll, i.se),
         None => format!("−2LL {:.3} (linearisation)", fit.linearised.neg2ll),
