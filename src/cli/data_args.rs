@@ -18,7 +18,8 @@ pub struct DataArgs {
     /// standard analyte (1 transgene, 2 cart_cells, 3 b_cells, ..., 8 igg, ...).
     #[arg(long, value_name = "CODE=ANALYTE,...")]
     pub dvid_map: Option<String>,
-    /// The unit of TIME (and DUR, II) in the data; converted to the model's `time_unit`.
+    /// The unit of TIME (and DUR, II) in the data, converted to the model's `time_unit`
+    /// (simulate without --data: the unit of --times and --schedule).
     #[arg(long, value_name = "hours|days", default_value = "days")]
     pub time_unit: String,
     /// Time-varying covariates: `locf` (a record's value holds from its time on) or

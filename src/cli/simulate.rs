@@ -14,6 +14,7 @@ use std::time::Instant;
 use super::data_args::DataArgs;
 use super::{CliError, OutArgs};
 use cartkin::cluster::ShardSpec;
+use cartkin::data::TimeUnit;
 use cartkin::model::Model;
 use cartkin::report::sha256_hex;
 use cartkin::simulate::design::daily_grid;
@@ -59,10 +60,12 @@ pub struct SimulateArgs {
     /// Daily grid 0..=DAYS [default: 365].
     #[arg(long, conflicts_with_all = ["schedule", "times", "scenario"])]
     pub days: Option<u32>,
-    /// File of sampling days (numbers separated by commas, spaces or lines; # comments).
+    /// File of sampling times in --time-unit (default days; numbers separated by commas,
+    /// spaces or lines; # comments).
     #[arg(long, conflicts_with_all = ["times", "scenario"])]
     pub schedule: Option<PathBuf>,
-    /// Sampling days, comma-separated (negative: before the infusion, e.g. -7,0,1,...).
+    /// Sampling times in --time-unit (default days), comma-separated (negative: before
+    /// the infusion, e.g. -7,0,1,...).
     #[arg(
         long,
         value_delimiter = ',',
@@ -373,10 +376,12 @@ fn design_of(
                 let (available, reported) = memory::available_bytes();
                 memory::check(&size, available, reported).map_err(from_sim)?;
             }
+            // --times and --schedule are in --time-unit; designs are in days.
+            let to_days = a.read.unit()?.factor_to(TimeUnit::Days);
             let times = if let Some(p) = &a.schedule {
-                read_schedule(p)?
+                read_schedule(p)?.iter().map(|t| t * to_days).collect()
             } else if !a.times.is_empty() {
-                a.times.clone()
+                a.times.iter().map(|t| t * to_days).collect()
             } else {
                 daily_grid(a.days.unwrap_or(365))
             };

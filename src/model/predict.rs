@@ -33,7 +33,7 @@ use super::model::Model;
 use super::spec::{Individual, Output, Parameter, Predict, PredictError};
 use super::vm::Slot;
 use super::workspace::Workspace;
-use crate::data::{CovariateValue, Dose};
+use crate::data::{CovariateValue, Dose, TimeUnit};
 use crate::solve::{OdeSystem, SolveError, SolveStats, Solver};
 
 /// The state index of a reset event.
@@ -324,6 +324,10 @@ impl Predict for Model {
 
     fn exact_jacobian(&self) -> bool {
         true
+    }
+
+    fn time_unit(&self) -> TimeUnit {
+        self.time_unit
     }
 }
 

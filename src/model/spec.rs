@@ -3,7 +3,7 @@
 //! residual error models, and one operation — predict the outputs of one individual at
 //! requested times. Estimation and simulation are written against [`Predict`] only.
 
-use crate::data::{Analyte, Covariates, Dose};
+use crate::data::{Analyte, Covariates, Dose, TimeUnit};
 
 /// The scale on which a parameter is estimated and on which its random effect acts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -200,6 +200,12 @@ pub trait Predict: Send + Sync {
     /// Whether [`Predict::predict_jacobian`] is exact (not finite differences).
     fn exact_jacobian(&self) -> bool {
         false
+    }
+
+    /// The unit of the model's time `t` (a model file's `time_unit`, default days):
+    /// callers holding times in another unit convert them before predicting.
+    fn time_unit(&self) -> TimeUnit {
+        TimeUnit::Days
     }
 
     /// Index of the output for `analyte`, if the model has one.

@@ -203,6 +203,7 @@ pub fn settings_json(design: &ValidDesign) -> serde_json::Value {
         "doses": d.doses.iter().map(|l| json!({"dose": l.dose, "n": l.n})).collect::<Vec<_>>(),
         "dose_unit": match d.dose_unit { DoseUnit::Total => "cells", DoseUnit::PerKg => "cells/kg" },
         "times": d.times,
+        "time_unit": "days",
         "analytes": design.analytes.iter().map(|a| a.name()).collect::<Vec<_>>(),
         "lloq": design.lloq,
         "covariates": d.covariates.iter().map(|(n, c)| json!({"name": n, "distribution": covariate_json(c)})).collect::<Vec<_>>(),

@@ -18,6 +18,11 @@
 //! Each subject's result depends only on (seed, its global index, the design), and the
 //! results are collected in subject order, so the output does not depend on the thread
 //! count.
+//!
+//! Design times are days; for a model whose `t` is in hours (`time_unit hours`) the
+//! solve runs at 24 × the design times, so outputs and endpoints stay in days.
+
+use std::borrow::Cow;
 
 use rand::Rng;
 use rand_distr::StandardNormal;
@@ -26,7 +31,7 @@ use rayon::prelude::*;
 use super::design::{DoseUnit, ValidDesign, Variability};
 use super::population::{subject_rng, VirtualSubject};
 use super::SimulateError;
-use crate::data::{Analyte, CovariateValue, Covariates, Dose};
+use crate::data::{Analyte, CovariateValue, Covariates, Dose, TimeUnit};
 use crate::model::{ErrorModel, Individual, Predict};
 
 /// One simulated subject.
@@ -205,8 +210,21 @@ pub fn predict_subject(
         doses: &doses,
         covariates: &covariates,
     };
+    // Designs are in days; a model whose `t` is in hours is solved at t = 24 × day.
+    let factor = TimeUnit::Days.factor_to(model.time_unit());
+    let model_times: Cow<[f64]> = if factor == 1.0 {
+        Cow::Borrowed(times)
+    } else {
+        Cow::Owned(times.iter().map(|t| t * factor).collect())
+    };
     model
-        .predict(&s.subject.theta, &individual, times, outputs, &mut s.values)
+        .predict(
+            &s.subject.theta,
+            &individual,
+            &model_times,
+            outputs,
+            &mut s.values,
+        )
         .map_err(|source| SimulateError::Predict {
             id: s.id,
             dose,

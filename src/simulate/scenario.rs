@@ -10,6 +10,7 @@
 //! dose_unit = "cells"             # or "cells/kg" (then covariates.WT is required)
 //! follow_up_days = 365
 //! schedule = [-7, 0, 1, 4, 7, 10, 14, 21, 28, 56, 84, 168, 252, 365]
+//! time_unit = "days"              # unit of the schedule: "days" (default) or "hours"
 //! seed = 20261123                 # optional; --seed overrides
 //!
 //! [product]
@@ -32,6 +33,9 @@
 //! [parameters]                    # optional typical values replacing the model's
 //! ```
 //!
+//! A schedule in hours is converted to days: simulations run and report in days, and a
+//! model whose `t` is in hours is solved at 24 × the day ([`super::run`]).
+//!
 //! Distributions: `fixed` (value), `lognormal` (median, cv_pct), `normal` (mean, sd,
 //! optional lower, upper), `uniform` (lower, upper), `list` (values). Unknown keys are
 //! errors; messages give the file, line and column (from the TOML parser).
@@ -44,6 +48,7 @@ use serde::Deserialize;
 use super::design::{DoseLevel, DoseUnit, SimulationDesign};
 use super::population::CovariateDistribution;
 use super::SimulateError;
+use crate::data::TimeUnit;
 use crate::model::Predict;
 
 /// Target antigens a product may have; a model with a 0/1 parameter of that name (lower
@@ -69,9 +74,12 @@ pub struct Scenario {
     pub dose_unit: String,
     /// Follow-up in days (the schedule must end within it).
     pub follow_up_days: f64,
-    /// Visit days; default the daily grid 0..=follow_up_days.
+    /// Visit times (in `time_unit`); default the daily grid 0..=follow_up_days.
     #[serde(default)]
     pub schedule: Option<Vec<f64>>,
+    /// The unit of `schedule`: "days" (default) or "hours".
+    #[serde(default)]
+    pub time_unit: Option<String>,
     /// Default seed.
     #[serde(default)]
     pub seed: Option<u64>,
@@ -361,15 +369,20 @@ impl LoadedScenario {
                 s.follow_up_days
             )));
         }
+        let unit = match &s.time_unit {
+            Some(u) => TimeUnit::parse(u).map_err(|e| err(format!("time_unit: {e}")))?,
+            None => TimeUnit::Days,
+        };
+        let to_days = unit.factor_to(TimeUnit::Days);
         let times = match &s.schedule {
             Some(v) => {
-                if let Some(t) = v.iter().find(|t| **t > s.follow_up_days) {
+                if let Some(t) = v.iter().find(|t| **t * to_days > s.follow_up_days) {
                     return Err(err(format!(
-                        "schedule day {t}: expected days within the follow-up ({} days)",
+                        "schedule time {t} {unit}: expected times within the follow-up ({} days)",
                         s.follow_up_days
                     )));
                 }
-                v.clone()
+                v.iter().map(|t| t * to_days).collect()
             }
             None => (0..=s.follow_up_days.floor() as u32)
                 .map(f64::from)
