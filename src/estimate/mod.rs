@@ -26,6 +26,7 @@
 pub mod covariance;
 pub mod gradient;
 pub mod individual;
+pub mod levenberg;
 pub mod likelihood;
 pub mod objective;
 pub mod optimise;

@@ -14,7 +14,7 @@
 
 use std::cell::RefCell;
 
-use super::gradient::neg2ll_gradient;
+use super::gradient::neg2ll_scoring;
 use super::likelihood::{neg2ll, LikelihoodError, Records};
 use crate::model::{Individual, Predict, PredictError};
 
@@ -128,6 +128,8 @@ struct Scratch {
     /// ∂pred/∂θ (records × parameters) and ∂F/∂θ.
     jac: Vec<f64>,
     grad_theta: Vec<f64>,
+    /// Expected information with respect to θ (parameters × parameters).
+    info_theta: Vec<f64>,
 }
 
 /// −2LL of one subject as a function of ψ.
@@ -161,6 +163,7 @@ impl<'a, M: Predict + ?Sized> Objective<'a, M> {
                 probe: vec![0.0; map.len()],
                 jac: Vec::new(),
                 grad_theta: Vec::new(),
+                info_theta: Vec::new(),
             }),
             evaluations: std::cell::Cell::new(0),
             gradients: std::cell::Cell::new(0),
@@ -261,6 +264,20 @@ impl<'a, M: Predict + ?Sized> Objective<'a, M> {
         psi: &[f64],
         grad: &mut [f64],
     ) -> Result<f64, ObjectiveError> {
+        self.scoring_into(psi, grad, None)
+    }
+
+    /// −2LL at ψ, its exact gradient into `grad` and, when `info` is given (d × d,
+    /// row-major), the expected information on the estimation scale
+    /// (J_ψ = D·J_θ·D, D = diag(dθ/dψ); [`super::gradient::neg2ll_scoring`]): the
+    /// curvature of Fisher scoring and the Levenberg–Marquardt stage. Needs exact model
+    /// derivatives ([`Objective::exact_gradient`]).
+    pub fn scoring_into(
+        &self,
+        psi: &[f64],
+        grad: &mut [f64],
+        info: Option<&mut [f64]>,
+    ) -> Result<f64, ObjectiveError> {
         self.gradients.set(self.gradients.get() + 1);
         let mut s = self.scratch.borrow_mut();
         let Scratch {
@@ -268,11 +285,13 @@ impl<'a, M: Predict + ?Sized> Objective<'a, M> {
             pred,
             jac,
             grad_theta,
+            info_theta,
             ..
         } = &mut *s;
         self.map.theta_into(self.model, psi, theta);
-        jac.resize(pred.len() * theta.len(), 0.0);
-        grad_theta.resize(theta.len(), 0.0);
+        let np = theta.len();
+        jac.resize(pred.len() * np, 0.0);
+        grad_theta.resize(np, 0.0);
         self.model.predict_jacobian(
             theta,
             &self.individual,
@@ -281,16 +300,46 @@ impl<'a, M: Predict + ?Sized> Objective<'a, M> {
             pred,
             jac,
         )?;
-        let value = neg2ll_gradient(self.model, self.records, theta, pred, jac, grad_theta)?;
+        let want_info = info.is_some();
+        if want_info {
+            info_theta.resize(np * np, 0.0);
+        }
+        let value = neg2ll_scoring(
+            self.model,
+            self.records,
+            theta,
+            pred,
+            jac,
+            grad_theta,
+            want_info.then_some(info_theta.as_mut_slice()),
+        )?;
         let params = self.model.parameters();
+        // dθ/dψ of each free parameter (0 outside the bounds, where F is flat)
+        let d: Vec<f64> = self
+            .map
+            .free
+            .iter()
+            .enumerate()
+            .map(|(k, &i)| {
+                let (lo, hi) = (self.map.lower[k], self.map.upper[k]);
+                if psi[k] < lo || psi[k] > hi {
+                    0.0
+                } else {
+                    let p = &params[i];
+                    p.transform.derivative(psi[k], p.lower, p.upper)
+                }
+            })
+            .collect();
         for (k, &i) in self.map.free.iter().enumerate() {
-            let (lo, hi) = (self.map.lower[k], self.map.upper[k]);
-            grad[k] = if psi[k] < lo || psi[k] > hi {
-                0.0
-            } else {
-                let p = &params[i];
-                grad_theta[i] * p.transform.derivative(psi[k], p.lower, p.upper)
-            };
+            grad[k] = grad_theta[i] * d[k];
+        }
+        if let Some(out) = info {
+            let n = self.map.len();
+            for (k, &i) in self.map.free.iter().enumerate() {
+                for (l, &j) in self.map.free.iter().enumerate() {
+                    out[k * n + l] = info_theta[i * np + j] * d[k] * d[l];
+                }
+            }
         }
         Ok(value)
     }

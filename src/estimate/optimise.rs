@@ -40,6 +40,7 @@ use argmin::solver::neldermead::NelderMead;
 use argmin::solver::quasinewton::BFGS;
 
 use super::covariance::hessian;
+use super::levenberg::levenberg_marquardt;
 use super::objective::Objective;
 use super::settings::FitSettings;
 use crate::model::Predict;
@@ -239,6 +240,89 @@ fn active_gradient_norm(obj_lower: &[f64], obj_upper: &[f64], psi: &[f64], g: &[
     m
 }
 
+/// Ties (within `tol` of the lowest −2LL): the run closest to the typical values wins
+/// (module docs).
+fn pick<T>(runs: Vec<(Vec<f64>, f64, T)>, typical: &[f64], tol: f64) -> Option<(Vec<f64>, f64, T)> {
+    let lowest = runs.iter().map(|r| r.1).min_by(f64::total_cmp)?;
+    let distance = |x: &[f64]| -> f64 {
+        x.iter()
+            .zip(typical)
+            .map(|(a, b)| (a - b).powi(2))
+            .sum::<f64>()
+    };
+    runs.into_iter()
+        .filter(|r| r.1 <= lowest + tol)
+        .min_by(|a, b| distance(&a.0).total_cmp(&distance(&b.0)))
+}
+
+/// Stages 2–3 with exact derivatives: Levenberg–Marquardt ([`super::levenberg`]) from
+/// the [`LM_RUNS`] best start points; the chosen point, the report, and whether it
+/// converged.
+fn levenberg_stage<M: Predict + ?Sized>(
+    obj: &Objective<'_, M>,
+    best: &[&Vec<f64>],
+    typical: &[f64],
+    s: &FitSettings,
+) -> Result<(Vec<f64>, String, bool), String> {
+    let mut runs = Vec::new();
+    let mut failures = Vec::new();
+    for x0 in best.iter().take(s.n_local.max(LM_RUNS)) {
+        match levenberg_marquardt(obj, x0, s.bfgs_max_iter, s.newton_tol) {
+            Ok(r) if r.neg2ll.is_finite() => {
+                runs.push((r.psi, r.neg2ll, (r.converged, r.iterations)))
+            }
+            Ok(_) => failures.push("ended at an infeasible point".to_string()),
+            Err(e) => failures.push(e),
+        }
+    }
+    let Some((x, _, (converged, iterations))) = pick(runs, typical, TIE_TOL) else {
+        return Err(format!(
+            "Levenberg–Marquardt failed: {}",
+            failures.join("; ")
+        ));
+    };
+    let message = if converged {
+        format!("Levenberg–Marquardt converged in {iterations} iterations")
+    } else {
+        format!("Levenberg–Marquardt stopped unconverged after {iterations} iterations")
+    };
+    Ok((x, message, converged))
+}
+
+/// Stages 2–3 without exact derivatives: Nelder–Mead from each of `best`, then BFGS
+/// from the chosen point; the point and the report.
+fn nelder_mead_bfgs<M: Predict + ?Sized>(
+    obj: &Objective<'_, M>,
+    best: &[&Vec<f64>],
+    typical: &[f64],
+    s: &FitSettings,
+) -> Result<(Vec<f64>, String), String> {
+    let mut runs = Vec::new();
+    let mut nm_failures = Vec::new();
+    for x0 in best {
+        match nelder_mead(obj, x0, s) {
+            Ok((x, c)) if c.is_finite() => runs.push((x, c, ())),
+            Ok(_) => nm_failures.push("Nelder–Mead ended at an infeasible point".to_string()),
+            Err(e) => nm_failures.push(e.to_string()),
+        }
+    }
+    let Some((nm_x, nm_cost, ())) = pick(runs, typical, TIE_TOL.max(10.0 * s.nm_sd_tol)) else {
+        return Err(format!("Nelder–Mead failed: {}", nm_failures.join("; ")));
+    };
+    let inv_h0 = initial_inverse_hessian(obj, &nm_x);
+    Ok(match bfgs(obj, nm_x.clone(), inv_h0, s) {
+        Ok((x, c, why)) if c.is_finite() && c <= nm_cost => (x, why),
+        Ok((_, _, why)) => (nm_x, format!("{why}; kept the Nelder–Mead point")),
+        Err(e) => (
+            nm_x,
+            format!("BFGS stopped ({e}); kept the Nelder–Mead point"),
+        ),
+    })
+}
+
+/// Levenberg–Marquardt runs from the best start points (at least; `n_local` if more).
+pub const LM_RUNS: usize = 4;
+
 /// Minimise the objective from `starts` (the first is the typical values).
 pub fn minimise<M: Predict + ?Sized>(
     obj: &Objective<'_, M>,
@@ -263,41 +347,18 @@ pub fn minimise<M: Predict + ?Sized>(
     }
     // Stable sort: ties keep the start order, so the typical values win a tie.
     screened.sort_by(|a, b| a.0.total_cmp(&b.0));
-    let mut runs: Vec<(Vec<f64>, f64)> = Vec::new();
-    let mut nm_failures = Vec::new();
-    for (_, x0) in screened.iter().take(s.n_local) {
-        match nelder_mead(obj, x0, s) {
-            Ok((x, c)) if c.is_finite() => runs.push((x, c)),
-            Ok(_) => nm_failures.push("Nelder–Mead ended at an infeasible point".to_string()),
-            Err(e) => nm_failures.push(e.to_string()),
-        }
-    }
-    let Some(lowest) = runs.iter().map(|r| r.1).min_by(f64::total_cmp) else {
-        return Err(format!("Nelder–Mead failed: {}", nm_failures.join("; ")));
-    };
-    // Ties (within TIE_TOL): the run closest to the typical values wins (module docs).
     let typical = &starts[0];
-    let distance = |x: &[f64]| -> f64 {
-        x.iter()
-            .zip(typical)
-            .map(|(a, b)| (a - b).powi(2))
-            .sum::<f64>()
-    };
-    let Some((nm_x, nm_cost)) = runs
-        .into_iter()
-        .filter(|r| r.1 <= lowest + TIE_TOL.max(10.0 * s.nm_sd_tol))
-        .min_by(|a, b| distance(&a.0).total_cmp(&distance(&b.0)))
-    else {
-        return Err("Nelder–Mead failed".into());
-    };
-    let inv_h0 = initial_inverse_hessian(obj, &nm_x);
-    let (mut x, mut message) = match bfgs(obj, nm_x.clone(), inv_h0, s) {
-        Ok((x, c, why)) if c.is_finite() && c <= nm_cost => (x, why),
-        Ok((_, _, why)) => (nm_x, format!("{why}; kept the Nelder–Mead point")),
-        Err(e) => (
-            nm_x,
-            format!("BFGS stopped ({e}); kept the Nelder–Mead point"),
-        ),
+    let best: Vec<&Vec<f64>> = screened.iter().map(|(_, p)| *p).collect();
+    let (mut x, mut message) = if obj.exact_gradient() {
+        let (x, lm_message, converged) = levenberg_stage(obj, &best, typical, s)?;
+        if converged {
+            (x, lm_message)
+        } else {
+            let (x, why) = nelder_mead_bfgs(obj, &[&x], typical, s)?;
+            (x, format!("{lm_message}; then {why}"))
+        }
+    } else {
+        nelder_mead_bfgs(obj, &best[..best.len().min(s.n_local)], typical, s)?
     };
     obj.map().clamp(&mut x);
     let mut fx = obj.value(&x).map_err(|e| e.to_string())?;
