@@ -175,6 +175,15 @@ impl Covariates {
         }
     }
 
+    /// The baseline value of a covariate: the constant value, or the first step of a
+    /// time-varying one.
+    pub fn baseline(&self, name: &str) -> Option<&CovariateValue> {
+        let key = name.to_ascii_uppercase();
+        self.constant
+            .get(&key)
+            .or_else(|| self.varying.get(&key)?.first().map(|(_, v)| v))
+    }
+
     /// A categorical covariate (constant within the subject).
     pub fn level(&self, name: &str) -> Option<&str> {
         match self.constant.get(&name.to_ascii_uppercase()) {

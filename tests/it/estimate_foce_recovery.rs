@@ -147,14 +147,74 @@ fn foce_recovers_a_multiple_dose_iv_model_with_weight_and_sex_effects() {
         serde_json::from_str(&std::fs::read_to_string(dir.join("fit/run.json")).unwrap()).unwrap();
     assert_eq!(run["converged"], true, "{}", run["convergence"]);
     assert_eq!(run["objective"], "FOCE-I");
-    // a population fit draws the fit plots (profiles, GOF, CWRES) like an individual one
+    // a population fit draws the fit plots (profiles, GOF, CWRES) like an individual one,
+    // and η against the covariates
     #[cfg(feature = "plots")]
-    for name in ["fit_profiles_conc_1", "fit_gof_conc", "fit_residuals_conc"] {
+    for name in [
+        "fit_profiles_conc_1",
+        "fit_gof_conc",
+        "fit_residuals_conc",
+        "eta_covariates",
+    ] {
         let png = std::fs::read(dir.join(format!("fit/{name}.png"))).unwrap();
         assert!(
             png.starts_with(b"\x89PNG") && png.len() > 5000,
             "{name}.png"
         );
         assert!(dir.join(format!("fit/{name}.svg")).exists(), "{name}.svg");
+    }
+    eta_covariates_match_the_fit_and_the_data(&dir.join("fit"));
+    #[cfg(feature = "plots")]
+    {
+        let report = cartkin_in(dir, &["report", "fit"]);
+        assert!(report.status.success(), "cartkin report failed");
+        let html = std::fs::read_to_string(dir.join("fit/report.html")).unwrap();
+        assert!(
+            html.contains("η CL vs SEX"),
+            "the report shows eta_covariates.svg"
+        );
+    }
+}
+
+/// `eta_covariates.csv` holds each subject's WT and SEX of the design and the η of
+/// `individual.csv`; its plot has a panel per η and covariate.
+fn eta_covariates_match_the_fit_and_the_data(fit: &Path) {
+    let table = |name: &str| -> Vec<HashMap<String, String>> {
+        csv::Reader::from_path(fit.join(name))
+            .unwrap()
+            .deserialize()
+            .map(|r| r.unwrap())
+            .collect()
+    };
+    let rows = table("eta_covariates.csv");
+    let individual = table("individual.csv");
+    let header = std::fs::read_to_string(fit.join("eta_covariates.csv")).unwrap();
+    assert!(header.starts_with("id,WT,SEX,eta_CL,eta_V\n"), "{header}");
+    assert_eq!(rows.len(), 40);
+    for (row, ind) in rows.iter().zip(&individual) {
+        assert_eq!(row["id"], ind["id"]);
+        for eta in ["eta_CL", "eta_V"] {
+            assert_eq!(row[eta], ind[eta], "subject {}: {eta}", row["id"]);
+        }
+        let id: usize = row["id"].parse().unwrap();
+        let wt: f64 = row["WT"].parse().unwrap();
+        assert_eq!(wt, 45.0 + ((id * 37) % 61) as f64, "subject {id}: WT");
+        assert_eq!(row["SEX"], (id % 2).to_string(), "subject {id}: SEX");
+    }
+    #[cfg(feature = "plots")]
+    {
+        use crate::common::figures::{assert_png, assert_svg};
+        let (w, h) = assert_png(&fit.join("eta_covariates.png"));
+        assert!(w >= 800 && h >= 600, "a 2 × 2 grid: {w}x{h}");
+        let svg = assert_svg(&fit.join("eta_covariates.svg"), 40);
+        for text in [
+            "η CL vs WT",
+            "η CL vs SEX",
+            "η V vs WT",
+            "η V vs SEX",
+            "LOWESS",
+        ] {
+            assert!(svg.contains(text), "eta_covariates.svg: no `{text}`");
+        }
     }
 }

@@ -338,6 +338,24 @@ fn cli_fits_stein_to_the_example_with_censored_records() {
     assert!(header.contains("eta_cmax") && header.contains("cmean_eta_cmax"));
     assert!(header.contains("csd_eta_alpha"));
     assert_eq!(individual.lines().count(), 1 + 18);
+    // the example's covariates at baseline beside the η of individual.csv
+    let eta_covariates = read(dir.join("fit/eta_covariates.csv"));
+    let mut lines = eta_covariates.lines();
+    assert_eq!(
+        lines.next(),
+        Some("id,DOSE,WT,eta_foldx,eta_tmax,eta_cmax,eta_alpha")
+    );
+    let etas: Vec<&str> = individual
+        .lines()
+        .nth(1)
+        .expect("subject 1")
+        .split(',')
+        .skip(6)
+        .take(4)
+        .collect();
+    let first = format!("1,25000000,62.95497208748437,{}", etas.join(","));
+    assert_eq!(lines.next(), Some(first.as_str()));
+    assert_eq!(eta_covariates.lines().count(), 1 + 18);
     let params = read(dir.join("fit/parameters.csv"));
     assert!(params.contains("\nomega2_cmax,") && params.contains("\nshrinkage_eta_tmax,"));
     let predictions = read(dir.join("fit/predictions.csv"));

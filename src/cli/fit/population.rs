@@ -1,6 +1,7 @@
 //! `cartkin fit DATA --model M --method foce`: population fit by FOCE with interaction
 //! (Laplacian when records are censored) → `parameters.csv`, `individual.csv`,
-//! `predictions.csv` ([`cartkin::estimate::population::tables`]) and `run.json`.
+//! `predictions.csv`, `eta_covariates.csv` when the data have covariates
+//! ([`cartkin::estimate::population::tables`]) and `run.json`.
 //!
 //! In `run.json`: `objective` names the approximation (`FOCE-I` or `Laplacian`); `ofv`
 //! is the OFV as NONMEM reports it (without N·ln 2π, and for `logadd` outputs without
@@ -22,7 +23,8 @@ use super::{
 };
 use crate::cli::CliError;
 use cartkin::estimate::population::tables::{
-    write_population_individual, write_population_parameters, write_population_predictions,
+    baseline_covariates, write_eta_covariates, write_population_individual,
+    write_population_parameters, write_population_predictions, PopulationView,
 };
 use cartkin::estimate::population::{
     fit_population, Approximation, CovarianceKind, FoceSettings, Iteration, PopulationOptions,
@@ -139,6 +141,7 @@ pub fn run(args: FitArgs) -> Result<(), CliError> {
     dir.write_with("predictions.csv", |w| {
         write_population_predictions(w, &view)
     })?;
+    write_eta_covariates_table(&dir, &view, dataset)?;
 
     let params = model.parameters();
     let pop = &fit.problem.pop;
@@ -271,6 +274,21 @@ pub(super) fn shrinkage_json(
             .collect::<serde_json::Map<_, _>>(),
         "eps_pct": eps,
     })
+}
+
+/// Write `eta_covariates.csv` when the data have covariates (the η against covariates
+/// plot reads it).
+pub(super) fn write_eta_covariates_table<M: Predict + ?Sized>(
+    dir: &cartkin::report::OutputDir,
+    view: &PopulationView<'_, M>,
+    dataset: &cartkin::data::Dataset,
+) -> Result<(), CliError> {
+    if !baseline_covariates(dataset).is_empty() {
+        dir.write_with("eta_covariates.csv", |w| {
+            write_eta_covariates(w, view, dataset)
+        })?;
+    }
+    Ok(())
 }
 
 /// Write `run.json` into the fit directory, then the fit plots.

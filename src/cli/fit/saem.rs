@@ -1,7 +1,8 @@
 //! `cartkin fit DATA --model M --method saem`: population fit by SAEM
 //! ([`cartkin::estimate::population::saem`]) → the tables of a FOCE fit
 //! (`parameters.csv`, `individual.csv` with the conditional means and SDs of η as well,
-//! `predictions.csv`), `saem_trace.csv` (every iteration) and `run.json`.
+//! `predictions.csv`, `eta_covariates.csv`), `saem_trace.csv` (every iteration) and
+//! `run.json`.
 //!
 //! In `run.json`: `neg2ll` is the −2LL by importance sampling (`neg2ll_method`
 //! `importance_sampling`, with `neg2ll_se` its Monte-Carlo SE) or, with
@@ -18,7 +19,9 @@ use std::time::Instant;
 
 use serde_json::json;
 
-use super::population::{shrinkage_json, spinner, write_run_and_plots, Setup};
+use super::population::{
+    shrinkage_json, spinner, write_eta_covariates_table, write_run_and_plots, Setup,
+};
 use super::{CovarianceArg, FitArgs, SeArg};
 use crate::cli::CliError;
 use cartkin::estimate::population::saem::{
@@ -108,6 +111,7 @@ pub fn run(args: FitArgs) -> Result<(), CliError> {
     dir.write_with("predictions.csv", |w| {
         write_population_predictions(w, &view)
     })?;
+    write_eta_covariates_table(&dir, &view, &setup.dataset)?;
     dir.write_with("saem_trace.csv", |w| {
         write_saem_trace(w, &fit.problem, &fit.saem.trace)
     })?;

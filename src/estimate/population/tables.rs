@@ -15,6 +15,9 @@
 //! ([`PopulationFit::view`]) and SAEM results share them.
 //! - `predictions.csv`: id, time, analyte, dv, cens, pred, ipred, res, wres, iwres,
 //!   cwres, npde ([`super::diagnostics`]).
+//! - `eta_covariates.csv` (when the data have covariates): id, the baseline value of
+//!   each covariate column (constant, or the first step of a time-varying one; the
+//!   data's upper-case names), then eta_P per η as in `individual.csv`.
 
 use std::io::Write;
 
@@ -25,6 +28,7 @@ use super::diagnostics::RecordDiagnostics;
 use super::ebe::Mode;
 use super::fit::PopulationFit;
 use super::objective::PopulationProblem;
+use crate::data::{CovariateValue, Dataset};
 use crate::estimate::summary::ParameterSummary;
 use crate::estimate::tables::write_parameters;
 use crate::model::{Predict, Transform};
@@ -202,6 +206,57 @@ pub fn write_population_individual<M: Predict + ?Sized, W: Write>(
             row.extend(sds[k].iter().map(|v| v.to_string()));
         }
         row.extend(theta.iter().map(|v| v.to_string()));
+        w.write_record(&row).map_err(csv_err)?;
+    }
+    w.flush()
+}
+
+/// The covariate columns of `dataset` with a value for at least one subject, in file
+/// order: the columns of `eta_covariates.csv` (none: no file).
+pub fn baseline_covariates(dataset: &Dataset) -> Vec<&str> {
+    dataset
+        .covariate_names
+        .iter()
+        .filter(|c| {
+            dataset
+                .subjects
+                .iter()
+                .any(|s| s.covariates.baseline(c).is_some())
+        })
+        .map(String::as_str)
+        .collect()
+}
+
+/// Write `eta_covariates.csv`: the fitted subjects' baseline covariates from `dataset`
+/// and their η (the EBE, as in `individual.csv`).
+pub fn write_eta_covariates<M: Predict + ?Sized, W: Write>(
+    out: W,
+    fit: &PopulationView<'_, M>,
+    dataset: &Dataset,
+) -> std::io::Result<()> {
+    let pop = &fit.problem.pop;
+    let covariates = baseline_covariates(dataset);
+    let mut w = csv::Writer::from_writer(out);
+    let mut header = vec!["id".to_string()];
+    header.extend(covariates.iter().map(|c| c.to_string()));
+    header.extend(
+        pop.eta_params
+            .iter()
+            .map(|&i| format!("eta_{}", pop.names[i])),
+    );
+    w.write_record(&header).map_err(csv_err)?;
+    for (k, s) in fit.problem.subjects.iter().enumerate() {
+        let id = &s.records.subject;
+        let subject = dataset.subjects.iter().find(|d| &d.id == id);
+        let mut row = vec![id.clone()];
+        row.extend(covariates.iter().map(
+            |c| match subject.and_then(|d| d.covariates.baseline(c)) {
+                Some(CovariateValue::Numeric(x)) => x.to_string(),
+                Some(CovariateValue::Categorical(level)) => level.clone(),
+                None => String::new(),
+            },
+        ));
+        row.extend(fit.modes[k].eta.iter().map(|v| v.to_string()));
         w.write_record(&row).map_err(csv_err)?;
     }
     w.flush()

@@ -12,6 +12,8 @@
 //! - `fit_parameters`: histograms of η̂ᵢ = ln(θ̂ᵢ / θ̂) for each estimated parameter, θ̂ᵢ
 //!   the individual estimate (EBE for a population fit) and θ̂ the typical value of
 //!   `parameters.csv` (parameters are log-normal, so η is the log-scale deviation).
+//! - `eta_covariates` (population fits on data with covariates): η against each
+//!   baseline covariate ([`super::eta_covariates`]).
 
 use std::collections::BTreeMap;
 
@@ -45,7 +47,7 @@ struct Record {
 }
 
 /// The figures of a fit directory (reads `predictions.csv`, `individual.csv`,
-/// `parameters.csv`).
+/// `parameters.csv`, `eta_covariates.csv`).
 pub fn figures(dir: &OutputDir) -> Result<Vec<Figure>, PlotError> {
     let pred = Table::read(&dir.file("predictions.csv"))?;
     let c = |n: &str| pred.require(n);
@@ -79,6 +81,9 @@ pub fn figures(dir: &OutputDir) -> Result<Vec<Figure>, PlotError> {
         }
     }
     if let Some(f) = parameters(dir)? {
+        figs.push(f);
+    }
+    if let Some(f) = super::eta_covariates::figure(dir)? {
         figs.push(f);
     }
     Ok(figs)

@@ -1,8 +1,8 @@
 //! Plots of a result directory, PNG and SVG, written beside its CSV files.
 //!
 //! Each plot reads the tables a command wrote (`predictions.csv`, `individual.csv`,
-//! `parameters.csv` of `fit`; `nca.csv` of `nca`; `summary.csv` and `endpoints.csv` of
-//! `simulate`), so the same code draws an individual fit today and a population fit
+//! `parameters.csv`, `eta_covariates.csv` of `fit`; `nca.csv` of `nca`; `summary.csv`
+//! and `endpoints.csv` of `simulate`), so the same code draws an individual fit today and a population fit
 //! (CWRES, NPDE, Ω) when those columns hold values. The CSV files are never rewritten.
 //!
 //! A figure is a grid of [`panel::Panel`]s rendered twice from one description: SVG
@@ -12,10 +12,11 @@
 //! the LLOQ is a downward triangle at the LLOQ.
 //!
 //! Files: `fit_profiles_<analyte>_<page>`, `fit_gof_<analyte>`, `fit_residuals_<analyte>`,
-//! `fit_parameters` ([`fit`]); `nca_profiles`, `nca_dose_proportionality`,
-//! `nca_bcell_recovery` ([`nca`]); `simulate_bands`, `simulate_endpoints` ([`simulate`]);
-//! `vpc_<analyte>` ([`vpc`]).
+//! `fit_parameters` ([`fit`]), `eta_covariates` ([`eta_covariates`]); `nca_profiles`,
+//! `nca_dose_proportionality`, `nca_bcell_recovery` ([`nca`]); `simulate_bands`,
+//! `simulate_endpoints` ([`simulate`]); `vpc_<analyte>` ([`vpc`]).
 
+pub mod eta_covariates;
 pub mod fit;
 pub mod nca;
 pub mod panel;

@@ -506,10 +506,11 @@ where
     Ok(())
 }
 
-/// Tick label: plain for moderate magnitudes, scientific (1e6) for large or tiny ones.
+/// Tick label: plain for moderate magnitudes, scientific (1e6) for large or tiny ones;
+/// below 1e-14 it is the rounding error of a tick meant to be 0 (−0.3 + 3·0.1).
 pub fn number(v: f64) -> String {
     let a = v.abs();
-    if a == 0.0 {
+    if a < 1e-14 {
         "0".into()
     } else if !(1e-3..1e5).contains(&a) {
         let s = format!("{v:.0e}");
