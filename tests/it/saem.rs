@@ -499,7 +499,10 @@ fn cli_fits_a_nonmem_multiple_dose_dataset_and_recovers_the_truth() {
     ]);
     // The simulated file is still NONMEM-style: one dose record per subject with ADDL/II.
     let data = read(dir.join("sim/dataset.csv"));
-    assert!(data.starts_with("ID,TIME,DV,AMT,EVID,ADDL,II,WT,SEX\n"), "{data:.60}");
+    assert!(
+        data.starts_with("ID,TIME,DV,AMT,EVID,ADDL,II,WT,SEX\n"),
+        "{data:.60}"
+    );
     assert_eq!(data.lines().filter(|l| l.contains(",1,2,12,")).count(), 40);
     ok(&[
         "fit",
@@ -526,13 +529,26 @@ fn cli_fits_a_nonmem_multiple_dose_dataset_and_recovers_the_truth() {
     assert_eq!(run["convergence"]["exploration_stopped_by_rule"], true);
     assert_eq!(run["n_subjects"], 40);
     assert_eq!(run["observations"]["used"], 240);
-    assert_eq!(run["numerical_m_step"], serde_json::json!(["CL_WT", "V_SEX"]));
+    assert_eq!(
+        run["numerical_m_step"],
+        serde_json::json!(["CL_WT", "V_SEX"])
+    );
+    // a healthy fit: no variance collapsed or exploded
+    assert_eq!(
+        run["warnings"],
+        serde_json::json!([]),
+        "{}",
+        run["warnings"]
+    );
     let iterations = run["convergence"]["k1"].as_u64().expect("k1")
         + run["convergence"]["k2"].as_u64().expect("k2");
     let trace = read(dir.join("fit/saem_trace.csv"));
     assert_eq!(trace.lines().count() as u64, 1 + iterations);
     assert_eq!(read(dir.join("fit/individual.csv")).lines().count(), 1 + 40);
-    assert_eq!(read(dir.join("fit/predictions.csv")).lines().count(), 1 + 240);
+    assert_eq!(
+        read(dir.join("fit/predictions.csv")).lines().count(),
+        1 + 240
+    );
 
     let mut reader = csv::Reader::from_path(dir.join("fit/parameters.csv")).expect("csv");
     let rows: HashMap<String, (f64, f64)> = reader
