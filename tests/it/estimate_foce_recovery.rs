@@ -11,8 +11,9 @@ use std::path::Path;
 
 use crate::common::cartkin_in;
 
-/// The model with its true values (CL L/h, V L, ω² on the log scale, CV 10 %).
-const TRUTH: &str = "\
+/// The model with its true values (CL L/h, V L, ω² on the log scale, CV 10 %); also
+/// the data generator of the SAEM test on the same design (tests/it/saem.rs).
+pub(crate) const TRUTH: &str = "\
 model md_iv_cov
 time_unit hours
 covariate WT = 70
@@ -32,7 +33,7 @@ error conc prop(cv)
 ";
 
 /// (name, true value, start value): the start model differs in every estimate.
-const VALUES: [(&str, f64, f64); 7] = [
+pub(crate) const VALUES: [(&str, f64, f64); 7] = [
     ("CL", 4.0, 6.0),
     ("V", 40.0, 30.0),
     ("CL_WT", 0.75, 0.3),
@@ -44,7 +45,7 @@ const VALUES: [(&str, f64, f64); 7] = [
 
 /// 40 subjects, weights spread over 45–105 kg, sexes alternating; doses at 0, 12, 24 h
 /// (ADDL 2, II 12); samples at 1, 6, 11.5, 25, 30 and 48 h.
-fn design() -> String {
+pub(crate) fn design() -> String {
     let mut s = String::from("ID,TIME,DV,AMT,EVID,ADDL,II,WT,SEX\n");
     for id in 1..=40 {
         let wt = 45.0 + ((id * 37) % 61) as f64;
@@ -57,7 +58,7 @@ fn design() -> String {
     s
 }
 
-fn start_model() -> String {
+pub(crate) fn start_model() -> String {
     let mut m = TRUTH.to_string();
     let swaps = [
         ("CL = 4 ", "CL = 6 "),

@@ -1,8 +1,9 @@
 //! SAEM (`--method saem`): recovery of known population values from a simulated Stein
 //! population (censored records, parameters with and without IIV), agreement with FOCE-I
-//! on a smooth well-sampled closed-form model, the same bytes for 1 and 2 threads, the
-//! command line end to end on data/example.csv (censored) and on the NONMEM-style
-//! theophylline file, and refused settings.
+//! on a smooth well-sampled closed-form model, the same bits for 1 and 2 threads (the
+//! whole fit), the command line end to end on data/example.csv (censored), on the
+//! NONMEM-style theophylline file and on a simulated NONMEM-style multiple-dose dataset
+//! with covariates (recovery of the truth), and refused settings.
 
 use std::path::PathBuf;
 
@@ -249,31 +250,60 @@ fn agrees_with_foce_on_a_smooth_well_sampled_model() {
 
 #[test]
 fn same_result_with_one_and_two_threads() {
+    // The whole fit, not only the SAEM loop: the conditional distributions (and Louis's
+    // information from them), the importance-sampling −2LL, the EBEs and the NPDE draw
+    // from per-subject streams too, so every number must be the same bits.
     let model = Stein::with_iiv([true, true, true, true, false, false]);
     let data = stein_population(12, 5);
-    let problem = population_problem(&model, &data, None, &[], &[]).expect("problem");
-    let settings = SaemSettings {
-        k1_min: 20,
-        k1_max: 20,
-        k2_min: 10,
-        k2_max: 10,
-        auto_stop: false,
-        seed: 99,
-        ..SaemSettings::default()
-    }
-    .check()
-    .expect("settings");
+    let mut options = SaemOptions::new(
+        SaemSettings {
+            k1_min: 20,
+            k1_max: 20,
+            k2_min: 10,
+            k2_max: 10,
+            auto_stop: false,
+            posterior_iterations: 20,
+            is_samples: 50,
+            seed: 99,
+            ..SaemSettings::default()
+        }
+        .check()
+        .expect("settings"),
+    );
+    options.npde_replicates = 20;
     let run = |threads: usize| {
         let pool = rayon::ThreadPoolBuilder::new()
             .num_threads(threads)
             .build()
             .expect("pool");
-        pool.install(|| run_saem(&problem, &settings, &|_| {}).expect("SAEM"))
+        pool.install(|| {
+            let fit = fit_saem(&model, &data, &options, &|_| {}).expect("SAEM");
+            let se = fit.uncertainty.as_ref().map(|u| u.se.clone()).ok();
+            let is = fit.importance.as_ref().map(|i| (i.neg2ll, i.se));
+            (
+                fit.saem.trace.clone(),
+                fit.psi.clone(),
+                fit.conditional.mean.clone(),
+                fit.conditional.sd.clone(),
+                se,
+                is,
+                fit.linearised.neg2ll,
+                fit.diagnostics.clone(),
+            )
+        })
     };
     let (one, two) = (run(1), run(2));
-    assert_eq!(one.trace, two.trace);
-    assert_eq!(one.psi, two.psi);
-    assert_eq!(one.trace.len(), 30);
+    assert_eq!(one.0.len(), 30);
+    assert!(one.4.is_some(), "standard errors computed");
+    assert!(one.7.iter().any(|d| d.npde.iter().any(Option::is_some)));
+    assert_eq!(one.0, two.0, "SAEM trace");
+    assert_eq!(one.1, two.1, "estimates");
+    assert_eq!(one.2, two.2, "conditional means");
+    assert_eq!(one.3, two.3, "conditional SDs");
+    assert_eq!(one.4, two.4, "standard errors");
+    assert_eq!(one.5, two.5, "importance-sampling −2LL");
+    assert_eq!(one.6, two.6, "linearised −2LL");
+    assert_eq!(one.7, two.7, "diagnostics (NPDE)");
 }
 
 fn scratch(name: &str) -> PathBuf {
@@ -438,5 +468,131 @@ fn cli_refuses_bad_settings() {
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(1), "{flag} {value}: {stderr}");
         assert!(stderr.contains(says), "{flag} {value}: {stderr}");
+    }
+}
+
+#[test]
+fn cli_fits_a_nonmem_multiple_dose_dataset_and_recovers_the_truth() {
+    // The NONMEM-style design of tests/it/estimate_foce_recovery.rs (ID, TIME, DV, AMT,
+    // EVID, ADDL, II, WT, SEX; hours): 40 subjects given 100 mg IV every 12 h (one dose
+    // record with ADDL 2, II 12), six samples over 48 h; one compartment, CL ∝ (WT/70)^CL_WT,
+    // V·(1 + V_SEX) for SEX 1, η on CL (ω² 0.09) and V (ω² 0.04), 10 % proportional
+    // error. DV simulated by `cartkin simulate --data` from the true values (the same
+    // seed as the FOCE test); SAEM starts from other values for every estimate.
+    // Recovery, two ways: (1) each estimate within 3 of its own (Louis) SE of the truth,
+    // with RSE < 50 % (so a vague SE cannot pass); (2) independently of the SEs, from
+    // the sampling error of N = 40 subjects: CL and V within 3√(ω²/N) on the log scale
+    // (14 %, 9.5 %), ω² within 3ω²√(2/N) (SE of a variance), cv within 15 %.
+    use crate::estimate_foce_recovery::{design, start_model, TRUTH, VALUES};
+    use std::collections::HashMap;
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let dir = tmp.path();
+    std::fs::write(dir.join("truth.model"), TRUTH).expect("write");
+    std::fs::write(dir.join("start.model"), start_model()).expect("write");
+    std::fs::write(dir.join("design.csv"), design()).expect("write");
+    let ok = |args: &[&str]| {
+        let o = cartkin_in(dir, args);
+        assert!(
+            o.status.success(),
+            "cartkin {args:?}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+    };
+    ok(&[
+        "simulate",
+        "--data",
+        "design.csv",
+        "--model",
+        "truth.model",
+        "--time-unit",
+        "hours",
+        "--n",
+        "1",
+        "--with-error",
+        "--as-dataset",
+        "--seed",
+        "20261201",
+        "--out",
+        "sim",
+    ]);
+    // The simulated file is still NONMEM-style: one dose record per subject with ADDL/II.
+    let data = read(dir.join("sim/dataset.csv"));
+    assert!(
+        data.starts_with("ID,TIME,DV,AMT,EVID,ADDL,II,WT,SEX\n"),
+        "{data:.60}"
+    );
+    assert_eq!(data.lines().filter(|l| l.contains(",1,2,12,")).count(), 40);
+    ok(&[
+        "fit",
+        "sim/dataset.csv",
+        "--model",
+        "start.model",
+        "--time-unit",
+        "hours",
+        "--method",
+        "saem",
+        "--is-samples",
+        "200",
+        "--npde-replicates",
+        "0",
+        "--no-plots",
+        "--seed",
+        "1",
+        "--out",
+        "fit",
+    ]);
+    let run: serde_json::Value =
+        serde_json::from_str(&read(dir.join("fit/run.json"))).expect("run.json");
+    assert_eq!(run["converged"], true, "{}", run["convergence"]);
+    assert_eq!(run["convergence"]["exploration_stopped_by_rule"], true);
+    assert_eq!(run["n_subjects"], 40);
+    assert_eq!(run["observations"]["used"], 240);
+    assert_eq!(
+        run["numerical_m_step"],
+        serde_json::json!(["CL_WT", "V_SEX"])
+    );
+    // a healthy fit: no variance collapsed or exploded
+    assert_eq!(
+        run["warnings"],
+        serde_json::json!([]),
+        "{}",
+        run["warnings"]
+    );
+    let iterations = run["convergence"]["k1"].as_u64().expect("k1")
+        + run["convergence"]["k2"].as_u64().expect("k2");
+    let trace = read(dir.join("fit/saem_trace.csv"));
+    assert_eq!(trace.lines().count() as u64, 1 + iterations);
+    assert_eq!(read(dir.join("fit/individual.csv")).lines().count(), 1 + 40);
+    assert_eq!(
+        read(dir.join("fit/predictions.csv")).lines().count(),
+        1 + 240
+    );
+
+    let mut reader = csv::Reader::from_path(dir.join("fit/parameters.csv")).expect("csv");
+    let rows: HashMap<String, (f64, f64)> = reader
+        .deserialize::<HashMap<String, String>>()
+        .map(|r| {
+            let r = r.expect("row");
+            let num = |c: &str| r[c].parse::<f64>().unwrap_or(f64::NAN);
+            (r["parameter"].clone(), (num("estimate"), num("se")))
+        })
+        .collect();
+    let n = 40.0_f64;
+    for (name, truth, start) in VALUES {
+        let (est, se) = rows[name];
+        assert!(se.is_finite() && se > 0.0, "{name}: SE {se}");
+        assert!(se < 0.5 * truth.abs().max(0.1), "{name}: SE {se} is vague");
+        assert!(
+            (est - truth).abs() < 3.0 * se,
+            "{name}: estimate {est} ± {se}, truth {truth} (start {start})"
+        );
+        let sampling_ok = match name {
+            "CL" => (est / truth).ln().abs() < 3.0 * (0.09 / n).sqrt(),
+            "V" => (est / truth).ln().abs() < 3.0 * (0.04 / n).sqrt(),
+            "omega2_CL" | "omega2_V" => (est - truth).abs() < 3.0 * truth * (2.0 / n).sqrt(),
+            "cv" => (est / truth - 1.0).abs() < 0.15,
+            _ => true,
+        };
+        assert!(sampling_ok, "{name}: estimate {est}, truth {truth}");
     }
 }

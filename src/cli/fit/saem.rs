@@ -10,7 +10,9 @@
 //! or Laplacian when records are censored); `ofv` = `neg2ll` without the constants
 //! (N·ln 2π and the `logadd` Jacobians), comparable with a FOCE run's `ofv`; AIC and BIC
 //! from `neg2ll`. `standard_errors` says how they were computed. `convergence` gives
-//! K1, K2, whether each phase ended by its rule, the chains and the evaluations.
+//! K1, K2, whether each phase ended by its rule, the chains and the evaluations;
+//! `warnings` the variances of Ω that collapsed toward 0 or exploded (also on stderr;
+//! [`cartkin::estimate::population::saem::fit::variance_warnings`]).
 //!
 //! Exit code 2 when exploration reached K1 without its estimates settling (all outputs
 //! are written); bad settings (`--k1 0`, `--chains 0`, `--is-samples 1`) exit 1.
@@ -198,9 +200,13 @@ pub fn run(args: FitArgs) -> Result<(), CliError> {
         },
         "covariance": covariance,
         "shrinkage": shrinkage_json(params, pop, &fit.eta_shrinkage, fit.eps_shrinkage),
+        "warnings": fit.warnings,
         "elapsed_seconds": started.elapsed().as_secs_f64(),
     });
     write_run_and_plots(&dir, &run, &args)?;
+    for w in &fit.warnings {
+        eprintln!("warning: {w}");
+    }
     let ll = match &fit.importance {
         Some(i) => format!("−2LL {:.3} ± {:.3} (importance sampling)", i.neg2ll, i.se),
         None => format!("−2LL {:.3} (linearisation)", fit.linearised.neg2ll),

@@ -50,7 +50,7 @@ pub struct SaemIteration {
     pub complete_neg2ll: f64,
     /// Acceptance rates of kernels 1, 2, 3.
     pub acceptance: [f64; 3],
-    /// Likelihood evaluations so far.
+    /// Likelihood evaluations so far that solved the model (predictions made).
     pub evaluations: u64,
 }
 
@@ -71,7 +71,7 @@ pub struct SaemEstimate {
     pub smoothed: bool,
     /// Chains per subject.
     pub chains: usize,
-    /// Likelihood evaluations.
+    /// Likelihood evaluations that solved the model (predictions made).
     pub evaluations: u64,
     /// Every iteration.
     pub trace: Vec<SaemIteration>,

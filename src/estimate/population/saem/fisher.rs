@@ -16,7 +16,7 @@ use nalgebra::{DMatrix, DVector};
 
 use super::super::objective::PopulationProblem;
 use super::kernels::{Current, Target};
-use crate::model::Predict;
+use crate::model::{Predict, Role};
 
 /// ln(2π)-free P(φ; x) (module docs) at packed x for several (φ, weight) moments:
 /// Σ_s [tr(Ω⁻¹(S₂ − μS₁ᵀ − S₁μᵀ + μμᵀ)) + ln|Ω|] over subjects s with moments
@@ -94,7 +94,9 @@ impl<'a> Louis<'a> {
         }
     }
 
-    /// Add the draw φ of subject `k` (evaluations of D returned).
+    /// Add the draw φ of subject `k` (the model's predictions made are returned: one,
+    /// plus one per finite-difference point that moves a parameter other than a residual
+    /// one).
     pub fn add<M: Predict + ?Sized>(
         &self,
         problem: &PopulationProblem<'_, M>,
@@ -106,31 +108,45 @@ impl<'a> Louis<'a> {
         let nt = problem.pop.n_theta();
         let x = &self.x;
         let h = |j: usize| 1e-4 * x[j].abs().max(1.0);
-        let d_at = |psi: &[f64]| {
+        // Moving only residual parameters leaves the predictions as they are at x̂: D is
+        // then computed from those (the same values without solving the model again).
+        let params = problem.model.parameters();
+        let residual = |j: usize| params[problem.pop.map.free[j]].role == Role::Residual;
+        let base = Target {
+            cond: problem.conditional(k, &x[..nt], &current.omega_inv),
+            mu: &current.mu,
+            chol: &current.chol,
+        }
+        .predictions(phi);
+        let mut evals = 1;
+        let mut d_at = |psi: &[f64], moved: &[usize]| {
             let target = Target {
                 cond: problem.conditional(k, psi, &current.omega_inv),
                 mu: &current.mu,
                 chol: &current.chol,
             };
-            target.data(phi)
+            if moved.iter().all(|&j| residual(j)) {
+                target.data_from(phi, base.as_deref())
+            } else {
+                evals += 1;
+                target.data(phi)
+            }
         };
         let phi_v = DVector::from_column_slice(phi);
         let one = [(phi_v.clone(), &phi_v * phi_v.transpose())];
         let p_at = |xx: &[f64]| prior_total(problem, self.eta_free, xx, &one);
         let mut g = DVector::zeros(x.len());
         let mut psi = x[..nt].to_vec();
-        let d0 = d_at(&psi);
-        let mut evals = 1;
+        let d0 = d_at(&psi, &[]);
         let q = self.d_group.len();
         let mut up = vec![0.0; q];
         let mut down = vec![0.0; q];
         for (a, &j) in self.d_group.iter().enumerate() {
             psi[j] = x[j] + h(j);
-            up[a] = d_at(&psi);
+            up[a] = d_at(&psi, &[j]);
             psi[j] = x[j] - h(j);
-            down[a] = d_at(&psi);
+            down[a] = d_at(&psi, &[j]);
             psi[j] = x[j];
-            evals += 2;
             g[j] = -0.5 * (up[a] - down[a]) / (2.0 * h(j));
             acc.sum_hd[(a, a)] += (up[a] - 2.0 * d0 + down[a]) / (h(j) * h(j));
             for b in 0..a {
@@ -138,7 +154,7 @@ impl<'a> Louis<'a> {
                 let mut corner = |sa: f64, sb: f64| {
                     psi[j] = x[j] + sa * h(j);
                     psi[jb] = x[jb] + sb * h(jb);
-                    let v = d_at(&psi);
+                    let v = d_at(&psi, &[j, jb]);
                     psi[j] = x[j];
                     psi[jb] = x[jb];
                     v
@@ -146,7 +162,6 @@ impl<'a> Louis<'a> {
                 let v = (corner(1.0, 1.0) - corner(1.0, -1.0) - corner(-1.0, 1.0)
                     + corner(-1.0, -1.0))
                     / (4.0 * h(j) * h(jb));
-                evals += 4;
                 acc.sum_hd[(a, b)] += v;
                 acc.sum_hd[(b, a)] += v;
             }

@@ -16,6 +16,9 @@
 //!   sandwich R⁻¹SR⁻¹. (Monolix's linearisation option computes the Fisher information
 //!   of the FO-linearised model around the EBEs.)
 //! - Diagnostics (PRED, IPRED at the EBE, CWRES, NPDE) and η/ε-shrinkage from the EBEs.
+//! - Warnings on the variances of Ω ([`variance_warnings`]): an ω² that collapsed toward
+//!   0 or exploded is reported (SAEM does not bound them; the annealing only slows their
+//!   fall during exploration).
 
 use nalgebra::DMatrix;
 
@@ -111,8 +114,10 @@ pub struct SaemFit<'a, M: Predict + ?Sized> {
     pub eta_shrinkage: Vec<Option<f64>>,
     /// ε-shrinkage (%).
     pub eps_shrinkage: Option<f64>,
-    /// Likelihood evaluations after SAEM (conditional distributions, importance
-    /// sampling).
+    /// Warnings on the estimates ([`variance_warnings`]).
+    pub warnings: Vec<String>,
+    /// Likelihood evaluations that solved the model after SAEM (conditional
+    /// distributions and Louis's information, importance sampling).
     pub post_evaluations: u64,
 }
 
@@ -157,6 +162,38 @@ impl<M: Predict + ?Sized> SaemFit<'_, M> {
             conditional: Some((&self.conditional.mean, &self.conditional.sd)),
         }
     }
+}
+
+/// An ω² below this fraction of its initial value has collapsed toward 0.
+pub const COLLAPSED: f64 = 0.01;
+/// An ω² above this multiple of its initial value (and above [`EXPLODED_MIN`]) has
+/// exploded.
+pub const EXPLODED: f64 = 5.0;
+/// The smallest ω² called exploded (SD 1 on the estimation scale: a 95 % range over a
+/// factor of 50 for a log-normal parameter).
+pub const EXPLODED_MIN: f64 = 1.0;
+
+/// Warnings on the variances of Ω: for each η'd parameter (`names`), an estimate
+/// ω̂² < [`COLLAPSED`]·ω²₀ (the initial value) is said to have collapsed toward 0 (the
+/// data do not support variability there: fix it or remove its `iiv`), one with
+/// ω̂² > [`EXPLODED`]·ω²₀ and ω̂² > [`EXPLODED_MIN`] to have exploded (the parameter
+/// is probably not identifiable from the data: fix it or give a better initial value).
+pub fn variance_warnings(names: &[String], initial: &[f64], estimate: &[f64]) -> Vec<String> {
+    let mut out = Vec::new();
+    for ((name, &w0), &w) in names.iter().zip(initial).zip(estimate) {
+        if !w.is_finite() {
+            out.push(format!("omega2_{name} = {w} is not finite"));
+        } else if w < COLLAPSED * w0 {
+            out.push(format!(
+                "omega2_{name} = {w:.3e} collapsed toward 0 (below {COLLAPSED} × its initial value {w0}): the data carry little between-subject variability of {name}; consider fixing it or removing its iiv"
+            ));
+        } else if w > EXPLODED * w0 && w > EXPLODED_MIN {
+            out.push(format!(
+                "omega2_{name} = {w:.3} exploded (above {EXPLODED} × its initial value {w0}): {name} is probably poorly identified by the data; consider fixing it or another initial value"
+            ));
+        }
+    }
+    out
 }
 
 /// Fit `model` to `dataset` by SAEM (module docs), reporting each iteration to
@@ -248,6 +285,19 @@ pub fn fit_saem<'a, M: Predict + ?Sized>(
     let eps_shrink = eps_shrinkage(&diagnostics);
     let mut theta = problem.pop.map.base.clone();
     problem.pop.typical_into(model, &saem.psi, &mut theta);
+    let params = model.parameters();
+    let eta_names: Vec<String> = problem
+        .pop
+        .eta_params
+        .iter()
+        .map(|&i| params[i].name.clone())
+        .collect();
+    let initial = problem.pop.initial(model).omega;
+    let warnings = variance_warnings(
+        &eta_names,
+        initial.diagonal().as_slice(),
+        saem.omega.diagonal().as_slice(),
+    );
     Ok(SaemFit {
         psi: saem.psi.clone(),
         omega: saem.omega.clone(),
@@ -261,6 +311,28 @@ pub fn fit_saem<'a, M: Predict + ?Sized>(
         diagnostics,
         eta_shrinkage: eta_shrink,
         eps_shrinkage: eps_shrink,
+        warnings,
         post_evaluations,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn variance_warnings_name_collapse_and_explosion_only() {
+        let names: Vec<String> = ["a", "b", "c", "d", "e"].map(String::from).to_vec();
+        // a: 0.4 → 0.003 (< 0.01 × 0.4 = 0.004) collapsed; b: 0.4 → 0.005 not;
+        // c: 0.3 → 1.6 (> 5 × 0.3, > 1) exploded; d: 0.1 → 0.9 (> 5 × 0.1 but < 1) not;
+        // e: 0.2 → 0.2 not.
+        let w = variance_warnings(
+            &names,
+            &[0.4, 0.4, 0.3, 0.1, 0.2],
+            &[0.003, 0.005, 1.6, 0.9, 0.2],
+        );
+        assert_eq!(w.len(), 2, "{w:?}");
+        assert!(w[0].starts_with("omega2_a") && w[0].contains("collapsed"));
+        assert!(w[1].starts_with("omega2_c") && w[1].contains("exploded"));
+    }
 }

@@ -38,6 +38,17 @@ pub struct Chain {
     pub phi: Vec<f64>,
     /// D(φ) at the current population parameters.
     pub data: f64,
+    /// The model parameters θ and the predictions D(φ) was computed from: when the
+    /// population parameters change only in residual ones (which do not enter
+    /// predictions), D is refreshed from these without solving the model again.
+    pub made: Option<Made>,
+}
+
+/// Predictions made at some θ.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Made {
+    theta: Vec<f64>,
+    pred: Vec<f64>,
 }
 
 /// The chains of one subject and its random stream.
@@ -82,7 +93,8 @@ impl Scales {
 }
 
 /// Proposals tried and accepted ([tried, accepted]) per kernel, and likelihood
-/// evaluations.
+/// evaluations that solved the model (a refresh from a chain's stored predictions is
+/// not counted).
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Acceptance {
     /// Kernel 1.
@@ -91,7 +103,7 @@ pub struct Acceptance {
     pub multi: [u64; 2],
     /// Kernel 3, per component.
     pub component: Vec<[u64; 2]>,
-    /// Evaluations of D.
+    /// Evaluations of D that made a prediction.
     pub evaluations: u64,
 }
 
@@ -193,13 +205,75 @@ pub struct Target<'a, M: Predict + ?Sized> {
 impl<M: Predict + ?Sized> Target<'_, M> {
     /// D(φ), +∞ when it cannot be evaluated.
     pub fn data(&self, phi: &[f64]) -> f64 {
+        self.evaluate(phi).0
+    }
+
+    /// D(φ) (+∞ when it cannot be evaluated) and the predictions it came from.
+    fn evaluate(&self, phi: &[f64]) -> (f64, Option<Made>) {
         let eta = self.eta(phi);
+        match self.cond.predictions(&eta) {
+            Ok((theta, pred)) => {
+                let d = neg2ll(self.cond.model, self.cond.records, &theta, &pred)
+                    .ok()
+                    .filter(|v| v.is_finite())
+                    .unwrap_or(f64::INFINITY);
+                (d, Some(Made { theta, pred }))
+            }
+            Err(_) => (f64::INFINITY, None),
+        }
+    }
+
+    /// D(φ) as [`Target::data`], from `made` when θ at φ differs from its θ in residual
+    /// parameters only (no new prediction; the bool says whether one was made).
+    fn refresh(&self, phi: &[f64], made: Option<Made>) -> (f64, Option<Made>, bool) {
+        if let Some(m) = made {
+            let theta = self.cond.theta(&self.eta(phi));
+            let params = self.cond.model.parameters();
+            let same = theta.len() == m.theta.len()
+                && params
+                    .iter()
+                    .zip(theta.iter().zip(&m.theta))
+                    .all(|(p, (a, b))| {
+                        p.role == crate::model::Role::Residual || a.to_bits() == b.to_bits()
+                    });
+            if same {
+                let d = neg2ll(self.cond.model, self.cond.records, &theta, &m.pred)
+                    .ok()
+                    .filter(|v| v.is_finite())
+                    .unwrap_or(f64::INFINITY);
+                return (
+                    d,
+                    Some(Made {
+                        theta,
+                        pred: m.pred,
+                    }),
+                    false,
+                );
+            }
+        }
+        let (d, m) = self.evaluate(phi);
+        (d, m, true)
+    }
+
+    /// The model's predictions at φ (`None` when they cannot be made).
+    pub fn predictions(&self, phi: &[f64]) -> Option<Vec<f64>> {
         self.cond
-            .predictions(&eta)
+            .predictions(&self.eta(phi))
             .ok()
-            .and_then(|(theta, pred)| {
-                neg2ll(self.cond.model, self.cond.records, &theta, &pred).ok()
-            })
+            .map(|(_, pred)| pred)
+    }
+
+    /// D(φ) from predictions `pred` already made at φ with other values of the residual
+    /// parameters only (they do not enter predictions: [`crate::model::Role::Residual`]),
+    /// so without solving the model again; the same value as [`Target::data`]. +∞ when it
+    /// cannot be evaluated.
+    pub fn data_from(&self, phi: &[f64], pred: Option<&[f64]>) -> f64 {
+        let Some(pred) = pred else {
+            return f64::INFINITY;
+        };
+        let theta = self.cond.theta(&self.eta(phi));
+        neg2ll(self.cond.model, self.cond.records, &theta, pred)
+            .ok()
             .filter(|v| v.is_finite())
             .unwrap_or(f64::INFINITY)
     }
@@ -252,6 +326,7 @@ impl SubjectChains {
                 Chain {
                     phi: start.to_vec(),
                     data: f64::INFINITY,
+                    made: None,
                 };
                 n
             ],
@@ -272,8 +347,10 @@ impl SubjectChains {
         let mut acc = Acceptance::new(d);
         let rng = &mut self.rng;
         for chain in &mut self.chains {
-            chain.data = target.data(&chain.phi);
-            acc.evaluations += 1;
+            let (data, made, solved) = target.refresh(&chain.phi, chain.made.take());
+            chain.data = data;
+            chain.made = made;
+            acc.evaluations += u64::from(solved);
             for _ in 0..kernels[0] {
                 let prop: Vec<f64> = target
                     .normal_vector(rng)
@@ -281,13 +358,14 @@ impl SubjectChains {
                     .zip(target.mu)
                     .map(|(e, m)| m + e)
                     .collect();
-                let dp = target.data(&prop);
+                let (dp, made) = target.evaluate(&prop);
                 acc.evaluations += 1;
                 acc.prior[0] += 1;
                 if accept(rng, dp - chain.data) {
                     acc.prior[1] += 1;
                     chain.phi = prop;
                     chain.data = dp;
+                    chain.made = made;
                 }
             }
             let mut current_prior = target.prior(&chain.phi);
@@ -299,7 +377,7 @@ impl SubjectChains {
                     .zip(&step)
                     .map(|(p, s)| p + scales.multi * s)
                     .collect();
-                let dp = target.data(&prop);
+                let (dp, made) = target.evaluate(&prop);
                 let pp = target.prior(&prop);
                 acc.evaluations += 1;
                 acc.multi[0] += 1;
@@ -307,6 +385,7 @@ impl SubjectChains {
                     acc.multi[1] += 1;
                     chain.phi = prop;
                     chain.data = dp;
+                    chain.made = made;
                     current_prior = pp;
                 }
             }
@@ -315,7 +394,7 @@ impl SubjectChains {
                     let z: f64 = rng.sample(StandardNormal);
                     let mut prop = chain.phi.clone();
                     prop[k] += scales.component[k] * omega_sd[k] * z;
-                    let dp = target.data(&prop);
+                    let (dp, made) = target.evaluate(&prop);
                     let pp = target.prior(&prop);
                     acc.evaluations += 1;
                     acc.component[k][0] += 1;
@@ -323,6 +402,7 @@ impl SubjectChains {
                         acc.component[k][1] += 1;
                         chain.phi = prop;
                         chain.data = dp;
+                        chain.made = made;
                         current_prior = pp;
                     }
                 }
