@@ -76,6 +76,12 @@ fn stein(c: &mut Criterion) {
     let psi = map.typical_psi(&model);
     g.sample_size(50);
     g.bench_function("objective_eval_stein2019", |b| b.iter(|| obj.value(&psi)));
+    // The same with the exact gradient and the expected information (one Levenberg–
+    // Marquardt iteration's derivatives).
+    let (mut grad, mut info) = (vec![0.0; psi.len()], vec![0.0; psi.len() * psi.len()]);
+    g.bench_function("scoring_eval_stein2019", |b| {
+        b.iter(|| obj.scoring_into(&psi, &mut grad, Some(&mut info)))
+    });
     let theta = model.typical();
     let mut out = vec![0.0; records.len()];
     g.bench_function("predict_stein2019_13_points", |b| {

@@ -28,6 +28,10 @@ pub struct LmResult {
     pub psi: Vec<f64>,
     /// −2LL there.
     pub neg2ll: f64,
+    /// The exact gradient there.
+    pub gradient: Vec<f64>,
+    /// The last scoring decrement gᵀ(J + μ·diag J)⁻¹g (+∞ before the first step).
+    pub decrement: f64,
     /// The decrement test passed.
     pub converged: bool,
     /// Iterations (accepted and rejected steps).
@@ -58,6 +62,7 @@ pub fn levenberg_marquardt<M: Predict + ?Sized>(
     let mut nu = 2.0;
     let mut converged = false;
     let mut iterations = 0;
+    let mut last_decrement = f64::INFINITY;
     let mut trial = vec![0.0; d];
     while iterations < max_iter {
         iterations += 1;
@@ -70,6 +75,7 @@ pub fn levenberg_marquardt<M: Predict + ?Sized>(
             continue;
         };
         let decrement: f64 = -step.iter().zip(&g).map(|(a, b)| a * b).sum::<f64>();
+        last_decrement = decrement;
         if decrement < tol {
             converged = true;
             break;
@@ -101,6 +107,8 @@ pub fn levenberg_marquardt<M: Predict + ?Sized>(
     Ok(LmResult {
         psi: x,
         neg2ll: f,
+        gradient: g,
+        decrement: last_decrement,
         converged,
         iterations,
     })

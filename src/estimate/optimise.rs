@@ -2,6 +2,14 @@
 //!
 //! 1. Screen: evaluate every start point ([`super::start`]); keep the `n_local` best
 //!    with a finite objective.
+//! With exact model derivatives ([`Objective::exact_gradient`]) stages 2–3 are
+//! Levenberg–Marquardt on the expected information ([`super::levenberg`]) from the
+//! [`LM_RUNS`] (or `n_local`, if more) best start points, ties as below; a converged run
+//! is the optimum (its scoring decrement passed; no Newton polish). Only when no run
+//! converges (a kink, e.g. Stein's Tmax between two samples) do Nelder–Mead and BFGS
+//! continue from the best LM point, then steps 4 as described. Without exact
+//! derivatives:
+//!
 //! 2. Derivative-free stage: Nelder–Mead (Nelder & Mead 1965; argmin's implementation,
 //!    standard coefficients α = 1, γ = 2, ρ = ½, σ = ½) from each kept point, initial
 //!    simplex = the point plus `simplex_step` along each axis (argmin's executor timer
@@ -40,7 +48,7 @@ use argmin::solver::neldermead::NelderMead;
 use argmin::solver::quasinewton::BFGS;
 
 use super::covariance::hessian;
-use super::levenberg::levenberg_marquardt;
+use super::levenberg::{levenberg_marquardt, LmResult};
 use super::objective::Objective;
 use super::settings::FitSettings;
 use crate::model::Predict;
@@ -263,30 +271,34 @@ fn levenberg_stage<M: Predict + ?Sized>(
     best: &[&Vec<f64>],
     typical: &[f64],
     s: &FitSettings,
-) -> Result<(Vec<f64>, String, bool), String> {
+) -> Result<(LmResult, String), String> {
     let mut runs = Vec::new();
     let mut failures = Vec::new();
     for x0 in best.iter().take(s.n_local.max(LM_RUNS)) {
         match levenberg_marquardt(obj, x0, s.bfgs_max_iter, s.newton_tol) {
-            Ok(r) if r.neg2ll.is_finite() => {
-                runs.push((r.psi, r.neg2ll, (r.converged, r.iterations)))
-            }
+            Ok(r) if r.neg2ll.is_finite() => runs.push((r.psi.clone(), r.neg2ll, r)),
             Ok(_) => failures.push("ended at an infeasible point".to_string()),
             Err(e) => failures.push(e),
         }
     }
-    let Some((x, _, (converged, iterations))) = pick(runs, typical, TIE_TOL) else {
+    let Some((_, _, lm)) = pick(runs, typical, TIE_TOL) else {
         return Err(format!(
             "Levenberg–Marquardt failed: {}",
             failures.join("; ")
         ));
     };
-    let message = if converged {
-        format!("Levenberg–Marquardt converged in {iterations} iterations")
+    let message = if lm.converged {
+        format!(
+            "Levenberg–Marquardt converged in {} iterations",
+            lm.iterations
+        )
     } else {
-        format!("Levenberg–Marquardt stopped unconverged after {iterations} iterations")
+        format!(
+            "Levenberg–Marquardt stopped unconverged after {} iterations",
+            lm.iterations
+        )
     };
-    Ok((x, message, converged))
+    Ok((lm, message))
 }
 
 /// Stages 2–3 without exact derivatives: Nelder–Mead from each of `best`, then BFGS
@@ -321,7 +333,7 @@ fn nelder_mead_bfgs<M: Predict + ?Sized>(
 }
 
 /// Levenberg–Marquardt runs from the best start points (at least; `n_local` if more).
-pub const LM_RUNS: usize = 4;
+pub const LM_RUNS: usize = 3;
 
 /// Minimise the objective from `starts` (the first is the typical values).
 pub fn minimise<M: Predict + ?Sized>(
@@ -350,10 +362,21 @@ pub fn minimise<M: Predict + ?Sized>(
     let typical = &starts[0];
     let best: Vec<&Vec<f64>> = screened.iter().map(|(_, p)| *p).collect();
     let (mut x, mut message) = if obj.exact_gradient() {
-        let (x, lm_message, converged) = levenberg_stage(obj, &best, typical, s)?;
-        if converged {
-            (x, lm_message)
+        let (lm, lm_message) = levenberg_stage(obj, &best, typical, s)?;
+        if lm.converged {
+            // The scoring decrement passed: the optimum, without a Newton polish.
+            return Ok(Optimum {
+                psi: lm.psi,
+                neg2ll: lm.neg2ll,
+                gradient: lm.gradient,
+                hessian: None,
+                decrement: Some(lm.decrement),
+                converged: true,
+                message: lm_message,
+                evaluations: obj.evaluations(),
+            });
         } else {
+            let x = lm.psi;
             let (x, why) = nelder_mead_bfgs(obj, &[&x], typical, s)?;
             (x, format!("{lm_message}; then {why}"))
         }
