@@ -51,9 +51,9 @@ pub fn levenberg_marquardt<M: Predict + ?Sized>(
     let mut x = x0.to_vec();
     map.clamp(&mut x);
     let (mut g, mut info) = (vec![0.0; d], vec![0.0; d * d]);
-    let mut f = obj
-        .scoring_into(&x, &mut g, Some(&mut info))
+    obj.scoring_into(&x, &mut g, Some(&mut info))
         .map_err(|e| e.to_string())?;
+    let mut f = obj.value(&x).map_err(|e| e.to_string())?;
     if !f.is_finite() {
         return Err(format!("−2LL is not finite at the start ({f})"));
     }
@@ -91,8 +91,10 @@ pub fn levenberg_marquardt<M: Predict + ?Sized>(
         let rho = (f - ft) / predicted;
         if ft < f && predicted > 0.0 {
             x.copy_from_slice(&trial);
-            f = obj
-                .scoring_into(&x, &mut g, Some(&mut info))
+            // F from the plain prediction: the one every step is compared with (an ODE
+            // solved with its sensitivities takes other steps, and differs by its error)
+            f = ft;
+            obj.scoring_into(&x, &mut g, Some(&mut info))
                 .map_err(|e| e.to_string())?;
             mu *= (1.0 - (2.0 * rho - 1.0).powi(3)).max(1.0 / 3.0);
             nu = 2.0;

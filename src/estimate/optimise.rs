@@ -335,6 +335,7 @@ fn nelder_mead_bfgs<M: Predict + ?Sized>(
 /// Levenberg–Marquardt runs from the best start points (at least; `n_local` if more).
 pub const LM_RUNS: usize = 3;
 
+
 /// Minimise the objective from `starts` (the first is the typical values).
 pub fn minimise<M: Predict + ?Sized>(
     obj: &Objective<'_, M>,
