@@ -2,12 +2,13 @@
 //!
 //! 1. Screen: evaluate every start point ([`super::start`]); keep the `n_local` best
 //!    with a finite objective.
+//!
 //! With exact model derivatives ([`Objective::exact_gradient`]) stages 2–3 are
 //! Levenberg–Marquardt on the expected information ([`super::levenberg`]) from the
 //! [`LM_RUNS`] (or `n_local`, if more) best start points, ties as below; a converged run
 //! is the optimum (its scoring decrement passed; no Newton polish). Only when no run
 //! converges (a kink, e.g. Stein's Tmax between two samples) do Nelder–Mead and BFGS
-//! continue from the best LM point, then steps 4 as described. Without exact
+//! continue from the best LM point, then step 4 as described. Without exact
 //! derivatives:
 //!
 //! 2. Derivative-free stage: Nelder–Mead (Nelder & Mead 1965; argmin's implementation,
@@ -334,7 +335,6 @@ fn nelder_mead_bfgs<M: Predict + ?Sized>(
 
 /// Levenberg–Marquardt runs from the best start points (at least; `n_local` if more).
 pub const LM_RUNS: usize = 3;
-
 
 /// Minimise the objective from `starts` (the first is the typical values).
 pub fn minimise<M: Predict + ?Sized>(

@@ -110,8 +110,8 @@ proptest! {
 
 /// The expected information of Fisher scoring (the curvature of the Levenberg–Marquardt
 /// stage) against the Hessian of −2LL where they coincide: for f = a + b·t with additive
-/// error and the SD fixed, −2LL = Σ_quantified (y − f)²/s² + Σ_censored −2 ln Φ((L − f)/s)
-/// + const, whose exact Hessian in (a, b) is Σ_q 2xxᵀ/s² + Σ_c 2λ(u + λ)·xxᵀ/s²,
+/// error and the SD fixed, −2LL = const + Σ_quantified (y − f)²/s² +
+/// Σ_censored −2 ln Φ((L − f)/s), whose exact Hessian in (a, b) is Σ_q 2xxᵀ/s² + Σ_c 2λ(u + λ)·xxᵀ/s²,
 /// x = (1, t), u = (L − f)/s, λ = φ(u)/Φ(u). Checked against central differences of the
 /// exact gradient (step 1e-5, truncation error 0 for the quadratic part; tolerance 1e-6
 /// relative) and against that sum written out.
