@@ -596,3 +596,58 @@ fn cli_fits_a_nonmem_multiple_dose_dataset_and_recovers_the_truth() {
         assert!(sampling_ok, "{name}: estimate {est}, truth {truth}");
     }
 }
+
+/// The README's main job: default settings on the example. Standard errors are
+/// reported: from Louis's information, or — when that estimate of the information is
+/// not positive definite, as on these 18 subjects — from the linearised covariance step,
+/// with run.json saying so and why.
+#[test]
+fn readme_main_job_reports_standard_errors() {
+    let dir = scratch("readme");
+    let data = repo_file("data/example.csv");
+    let out = cartkin_in(
+        &dir,
+        &[
+            "fit",
+            data.to_str().expect("utf-8 path"),
+            "--model",
+            "stein2019",
+            "--method",
+            "saem",
+            "--fix",
+            "fb=0.0079,beta=0.0032",
+            "--seed",
+            "1",
+            "--no-plots",
+            "--out",
+            "fit",
+        ],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let run: serde_json::Value =
+        serde_json::from_str(&read(dir.join("fit/run.json"))).expect("run.json");
+    let how = run["standard_errors"].as_str().expect("standard_errors");
+    assert!(
+        how.starts_with("stochastic approximation")
+            || how.contains("because the stochastic-approximation (Louis) information failed: "),
+        "{how}"
+    );
+    assert_eq!(run["covariance"]["status"], "ok", "{how}");
+    let params = read(dir.join("fit/parameters.csv"));
+    for name in ["foldx", "tmax", "cmax", "alpha", "sigma", "omega2_cmax"] {
+        let row: Vec<&str> = params
+            .lines()
+            .find(|l| l.starts_with(&format!("{name},")))
+            .unwrap_or_else(|| panic!("{name} in parameters.csv"))
+            .split(',')
+            .collect();
+        let se: f64 = row[2]
+            .parse()
+            .unwrap_or_else(|_| panic!("{name}: se '{}'", row[2]));
+        assert!(se > 0.0 && se.is_finite(), "{name}: se {se}");
+    }
+}

@@ -192,11 +192,9 @@ pub fn run(args: FitArgs) -> Result<(), CliError> {
             "final_acceptance": saem.trace.last().map(|t| t.acceptance),
             "proposal_scales": saem.scales,
         },
-        "standard_errors": match options.standard_errors {
-            StandardErrors::StochasticApproximation => "stochastic approximation: observed Fisher information by Louis's formula from the chains at the SAEM estimate",
-            StandardErrors::Linearisation(CovarianceKind::RInverse) => "linearisation: observed Fisher information of the FOCE-I/Laplacian likelihood at the SAEM estimate (2R⁻¹)",
-            StandardErrors::Linearisation(CovarianceKind::Sandwich) => "linearisation: sandwich R⁻¹SR⁻¹ of the FOCE-I/Laplacian likelihood at the SAEM estimate",
-            StandardErrors::None => "not requested",
+        "standard_errors": match (options.standard_errors, &fit.se_fallback) {
+            (StandardErrors::StochasticApproximation, Some(why)) => format!("linearisation: observed Fisher information of the FOCE-I/Laplacian likelihood at the SAEM estimate (2R⁻¹), because the stochastic-approximation (Louis) information failed: {why}"),
+            (other, _) => standard_errors_name(other).to_string(),
         },
         "covariance": covariance,
         "shrinkage": shrinkage_json(params, pop, &fit.eta_shrinkage, fit.eps_shrinkage),
@@ -225,4 +223,14 @@ pub fn run(args: FitArgs) -> Result<(), CliError> {
         )));
     }
     Ok(())
+}
+
+/// How the standard errors of `se` are computed, for run.json.
+fn standard_errors_name(se: StandardErrors) -> &'static str {
+    match se {
+        StandardErrors::StochasticApproximation => "stochastic approximation: observed Fisher information by Louis's formula from the chains at the SAEM estimate",
+        StandardErrors::Linearisation(CovarianceKind::RInverse) => "linearisation: observed Fisher information of the FOCE-I/Laplacian likelihood at the SAEM estimate (2R⁻¹)",
+        StandardErrors::Linearisation(CovarianceKind::Sandwich) => "linearisation: sandwich R⁻¹SR⁻¹ of the FOCE-I/Laplacian likelihood at the SAEM estimate",
+        StandardErrors::None => "not requested",
+    }
 }

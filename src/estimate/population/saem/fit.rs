@@ -108,6 +108,9 @@ pub struct SaemFit<'a, M: Predict + ?Sized> {
     pub importance: Option<ImportanceLikelihood>,
     /// Standard errors, or why there are none.
     pub uncertainty: Result<PopulationUncertainty, String>,
+    /// Why Louis's information failed when the standard errors fell back to
+    /// linearisation (2R⁻¹).
+    pub se_fallback: Option<String>,
     /// Per-subject diagnostics.
     pub diagnostics: Vec<RecordDiagnostics>,
     /// η-shrinkage (%).
@@ -250,6 +253,19 @@ pub fn fit_saem<'a, M: Predict + ?Sized>(
         .evaluate(&x, &conditional.mean)
         .map_err(|e| format!("the linearised −2LL at the SAEM estimate: {e}"))?;
     let etas: Vec<Vec<f64>> = linearised.modes.iter().map(|m| m.eta.clone()).collect();
+    let linearisation = |kind: CovarianceKind| {
+        r_matrix(&problem, &x, linearised.neg2ll, &etas, options.r_step).and_then(|r| {
+            let per = match kind {
+                CovarianceKind::Sandwich => {
+                    let mut count = 0;
+                    gradient(&problem, &x, &etas, 1e-4, &mut count)?.1
+                }
+                CovarianceKind::RInverse => Vec::new(),
+            };
+            uncertainty(&problem, &x, &r, &per, kind)
+        })
+    };
+    let mut se_fallback = None;
     let uncertainty = match options.standard_errors {
         StandardErrors::None => Err("standard errors not requested".to_string()),
         StandardErrors::StochasticApproximation => match &conditional.information {
@@ -260,18 +276,21 @@ pub fn fit_saem<'a, M: Predict + ?Sized>(
             }
             None => Err("the Fisher information was not computed".to_string()),
         },
-        StandardErrors::Linearisation(kind) => {
-            r_matrix(&problem, &x, linearised.neg2ll, &etas, options.r_step).and_then(|r| {
-                let per = match kind {
-                    CovarianceKind::Sandwich => {
-                        let mut count = 0;
-                        gradient(&problem, &x, &etas, 1e-4, &mut count)?.1
-                    }
-                    CovarianceKind::RInverse => Vec::new(),
-                };
-                uncertainty(&problem, &x, &r, &per, kind)
-            })
+        StandardErrors::Linearisation(kind) => linearisation(kind),
+    };
+    // Louis's information can be indefinite on small data (a Monte-Carlo estimate of a
+    // difference of two matrices): then the linearised covariance step, said so.
+    let uncertainty = match uncertainty {
+        Err(why) if options.standard_errors == StandardErrors::StochasticApproximation => {
+            let fallback = linearisation(CovarianceKind::RInverse);
+            if fallback.is_ok() {
+                se_fallback = Some(why);
+                fallback
+            } else {
+                Err(why)
+            }
         }
+        other => other,
     };
     let diagnostics = all_diagnostics(
         &problem,
@@ -308,6 +327,7 @@ pub fn fit_saem<'a, M: Predict + ?Sized>(
         linearised,
         importance,
         uncertainty,
+        se_fallback,
         diagnostics,
         eta_shrinkage: eta_shrink,
         eps_shrinkage: eps_shrink,
