@@ -136,12 +136,7 @@ pub fn run(args: FitArgs) -> Result<(), CliError> {
 
     let dir = args.out.prepare("fit")?;
     let view = fit.view();
-    dir.write_with("parameters.csv", |w| write_population_parameters(w, &view))?;
-    dir.write_with("individual.csv", |w| write_population_individual(w, &view))?;
-    dir.write_with("predictions.csv", |w| {
-        write_population_predictions(w, &view)
-    })?;
-    write_eta_covariates_table(&dir, &view, dataset)?;
+    write_tables(&dir, &view, dataset)?;
 
     let params = model.parameters();
     let pop = &fit.problem.pop;
@@ -276,13 +271,17 @@ pub(super) fn shrinkage_json(
     })
 }
 
-/// Write `eta_covariates.csv` when the data have covariates (the η against covariates
-/// plot reads it).
-pub(super) fn write_eta_covariates_table<M: Predict + ?Sized>(
+/// Write the tables of a population fit (FOCE or SAEM): `parameters.csv`,
+/// `individual.csv`, `predictions.csv`, and `eta_covariates.csv` when the data have
+/// covariates (the η against covariates plot reads it).
+pub(super) fn write_tables<M: Predict + ?Sized>(
     dir: &cartkin::report::OutputDir,
     view: &PopulationView<'_, M>,
     dataset: &cartkin::data::Dataset,
 ) -> Result<(), CliError> {
+    dir.write_with("parameters.csv", |w| write_population_parameters(w, view))?;
+    dir.write_with("individual.csv", |w| write_population_individual(w, view))?;
+    dir.write_with("predictions.csv", |w| write_population_predictions(w, view))?;
     if !baseline_covariates(dataset).is_empty() {
         dir.write_with("eta_covariates.csv", |w| {
             write_eta_covariates(w, view, dataset)

@@ -21,16 +21,11 @@ use std::time::Instant;
 
 use serde_json::json;
 
-use super::population::{
-    shrinkage_json, spinner, write_eta_covariates_table, write_run_and_plots, Setup,
-};
+use super::population::{shrinkage_json, spinner, write_run_and_plots, write_tables, Setup};
 use super::{CovarianceArg, FitArgs, SeArg};
 use crate::cli::CliError;
 use cartkin::estimate::population::saem::{
     fit_saem, write_saem_trace, Phase, SaemIteration, SaemOptions, SaemSettings, StandardErrors,
-};
-use cartkin::estimate::population::tables::{
-    write_population_individual, write_population_parameters, write_population_predictions,
 };
 use cartkin::estimate::population::CovarianceKind;
 use cartkin::model::Predict;
@@ -108,12 +103,7 @@ pub fn run(args: FitArgs) -> Result<(), CliError> {
 
     let dir = args.out.prepare("fit")?;
     let view = fit.view();
-    dir.write_with("parameters.csv", |w| write_population_parameters(w, &view))?;
-    dir.write_with("individual.csv", |w| write_population_individual(w, &view))?;
-    dir.write_with("predictions.csv", |w| {
-        write_population_predictions(w, &view)
-    })?;
-    write_eta_covariates_table(&dir, &view, &setup.dataset)?;
+    write_tables(&dir, &view, &setup.dataset)?;
     dir.write_with("saem_trace.csv", |w| {
         write_saem_trace(w, &fit.problem, &fit.saem.trace)
     })?;
