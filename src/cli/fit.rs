@@ -395,6 +395,7 @@ pub fn run(args: FitArgs) -> Result<(), CliError> {
             "n_blq": s.records.n_censored(),
             "evaluations": s.evaluations,
             "gradient_evaluations": s.gradient_evaluations,
+            "standard_errors": s.curvature,
         })).collect::<Vec<_>>(),
         "solver": solver_json(&model),
         "elapsed_seconds": started.elapsed().as_secs_f64(),

@@ -5,6 +5,13 @@
 //!   Hᵢᵢ = (F(ψ + hᵢeᵢ) − 2F(ψ) + F(ψ − hᵢeᵢ))/hᵢ²,
 //!   Hᵢⱼ = (F(++) − F(+−) − F(−+) + F(−−))/(4hᵢhⱼ).
 //! Since F = −2 ln L, the observed information is H/2 and Cov(ψ̂) = 2H⁻¹.
+//! When the fit ended with a converged Levenberg–Marquardt run on exact derivatives,
+//! H is instead the expected information there (E[∂²F/∂ψ²], the generalised
+//! Gauss–Newton matrix of [`super::gradient::neg2ll_scoring`], with the exact M3
+//! curvature of censored records): the Fisher-information covariance of nonlinear
+//! least squares (Seber & Wild 2003, §2.1), free at the optimum, and stable where the
+//! prediction has a kink in a parameter (Stein's Tmax at a sampling time), which second
+//! differences straddle. A singular one falls back to second differences.
 //! On the natural scale θ = g⁻¹(ψ), by the delta method SE(θ̂ᵢ) = |dθᵢ/dψᵢ|·SE(ψ̂ᵢ);
 //! RSE% = 100·SE(θ̂)/|θ̂|; the 95% CI is g⁻¹(ψ̂ ± 1.959964·SE(ψ̂)), i.e. the Wald interval
 //! on the estimation scale transformed back (asymmetric for log and logit parameters).

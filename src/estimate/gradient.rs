@@ -17,7 +17,7 @@
 //! λ is computed as exp(ln φ(z) − ln Φ(z)) with [`super::likelihood::ln_phi`], finite in
 //! the far tail.
 
-use super::likelihood::{ln_phi, neg2ll, LikelihoodError, Records, LOG_FLOOR};
+use super::likelihood::{check_record, ln_phi, LikelihoodError, Records, LOG_FLOOR};
 use crate::model::{ErrorModel, Predict};
 
 /// ln √(2π).
@@ -55,7 +55,8 @@ pub fn neg2ll_scoring<M: Predict + ?Sized>(
     grad: &mut [f64],
     mut info: Option<&mut [f64]>,
 ) -> Result<f64, LikelihoodError> {
-    let value = neg2ll(model, records, theta, pred)?;
+    // −2LL accumulated as in likelihood::neg2ll (same terms, same order: the same bits)
+    let mut value = records.constant;
     let np = theta.len();
     grad.iter_mut().for_each(|g| *g = 0.0);
     if let Some(m) = info.as_deref_mut() {
@@ -90,11 +91,15 @@ pub fn neg2ll_scoring<M: Predict + ?Sized>(
                 )
             }
         };
+        check_record(records, i, f, s)?;
         let z = (records.scaled[i] - gf) / s;
         let censored = records.censored[i];
         let lambda = if censored {
-            (-0.5 * z * z - LN_SQRT_2PI - ln_phi(z)).exp()
+            let ln_cdf = ln_phi(z);
+            value += -2.0 * ln_cdf;
+            (-0.5 * z * z - LN_SQRT_2PI - ln_cdf).exp()
         } else {
+            value += 2.0 * s.ln() + z * z;
             0.0
         };
         let (dc_dg, dc_ds) = if censored {

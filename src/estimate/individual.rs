@@ -132,6 +132,9 @@ pub struct SubjectFit {
     pub psi: Option<Vec<f64>>,
     /// SEs, CIs, correlation (when the Hessian is positive definite).
     pub uncertainty: Option<Uncertainty>,
+    /// The curvature the uncertainty comes from: `"expected information"` or
+    /// `"second differences"` (super::covariance).
+    pub curvature: Option<&'static str>,
     /// Objective evaluations used.
     pub evaluations: u64,
     /// Exact gradient evaluations used (each one prediction with its sensitivities; 0
@@ -206,6 +209,7 @@ pub fn fit_subject<M: Predict + ?Sized>(
         theta: None,
         psi: None,
         uncertainty: None,
+        curvature: None,
         evaluations: 0,
         gradient_evaluations: 0,
         records,
@@ -264,16 +268,28 @@ pub fn fit_subject<M: Predict + ?Sized>(
             let p = &params[map.free[k]];
             p.transform.derivative(x, p.lower, p.upper)
         };
-        // with exact gradients the optimiser's Hessian is from gradients: the standard
-        // errors use second differences of values, as with finite differences
-        // (covariance::hessian_of_values)
-        let cov = match (&optimum.hessian, obj.exact_gradient()) {
-            (Some(h), false) => uncertainty(h, &optimum.psi, &names, &natural, &slope),
-            _ => hessian_of_values(&obj, &optimum.psi)
-                .and_then(|h| uncertainty(&h, &optimum.psi, &names, &natural, &slope)),
+        // With a converged Levenberg–Marquardt run, the expected information there
+        // (Fisher information, the Gauss–Newton matrix of nonlinear least squares, with
+        // the exact M3 curvature of censored records) at no extra cost; otherwise, or
+        // when it is singular, second differences of values (covariance::hessian_of_values)
+        let from_values = || {
+            hessian_of_values(&obj, &optimum.psi)
+                .and_then(|h| uncertainty(&h, &optimum.psi, &names, &natural, &slope))
+                .map(|u| (u, "second differences"))
+        };
+        let cov = match (&optimum.hessian, &optimum.information, obj.exact_gradient()) {
+            (_, Some(j), true) => uncertainty(j, &optimum.psi, &names, &natural, &slope)
+                .map(|u| (u, "expected information"))
+                .or_else(|_| from_values()),
+            (Some(h), _, false) => uncertainty(h, &optimum.psi, &names, &natural, &slope)
+                .map(|u| (u, "second differences")),
+            _ => from_values(),
         };
         match cov {
-            Ok(u) => fit.uncertainty = Some(u),
+            Ok((u, curvature)) => {
+                fit.uncertainty = Some(u);
+                fit.curvature = Some(curvature);
+            }
             Err(why) => {
                 if fit.status == FitStatus::Converged {
                     fit.status = FitStatus::HessianNotPd;

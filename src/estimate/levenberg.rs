@@ -30,6 +30,8 @@ pub struct LmResult {
     pub neg2ll: f64,
     /// The exact gradient there.
     pub gradient: Vec<f64>,
+    /// The expected information there (row-major, free parameters, estimation scale).
+    pub information: Vec<f64>,
     /// The last scoring decrement gᵀ(J + μ·diag J)⁻¹g (+∞ before the first step).
     pub decrement: f64,
     /// The decrement test passed.
@@ -110,6 +112,7 @@ pub fn levenberg_marquardt<M: Predict + ?Sized>(
         psi: x,
         neg2ll: f,
         gradient: g,
+        information: info,
         decrement: last_decrement,
         converged,
         iterations,

@@ -251,23 +251,8 @@ pub fn neg2ll<M: Predict + ?Sized>(
     for i in 0..records.len() {
         let f = pred[i];
         let error = outputs[records.outputs[i]].error;
-        if !f.is_finite() {
-            return Err(LikelihoodError::Prediction {
-                subject: records.subject.clone(),
-                analyte: records.analytes[i].to_string(),
-                time: records.times[i],
-                value: f,
-            });
-        }
         let (gf, s) = scaled_prediction(error, theta, f);
-        if !(s > 0.0 && s.is_finite()) {
-            return Err(LikelihoodError::Variance {
-                subject: records.subject.clone(),
-                analyte: records.analytes[i].to_string(),
-                time: records.times[i],
-                sd: s,
-            });
-        }
+        check_record(records, i, f, s)?;
         let z = (records.scaled[i] - gf) / s;
         total += if records.censored[i] {
             -2.0 * ln_phi(z)
@@ -280,6 +265,33 @@ pub fn neg2ll<M: Predict + ?Sized>(
         };
     }
     Ok(total)
+}
+
+/// Record `i`'s prediction `f` must be finite and its standard deviation `s` positive
+/// and finite.
+pub(super) fn check_record(
+    records: &Records,
+    i: usize,
+    f: f64,
+    s: f64,
+) -> Result<(), LikelihoodError> {
+    if !f.is_finite() {
+        return Err(LikelihoodError::Prediction {
+            subject: records.subject.clone(),
+            analyte: records.analytes[i].to_string(),
+            time: records.times[i],
+            value: f,
+        });
+    }
+    if !(s > 0.0 && s.is_finite()) {
+        return Err(LikelihoodError::Variance {
+            subject: records.subject.clone(),
+            analyte: records.analytes[i].to_string(),
+            time: records.times[i],
+            sd: s,
+        });
+    }
+    Ok(())
 }
 
 /// g(f) and the residual standard deviation s of one record (g: identity, or ln for

@@ -65,6 +65,8 @@ pub struct Optimum {
     pub gradient: Vec<f64>,
     /// Central-difference Hessian there (row-major), when it could be evaluated.
     pub hessian: Option<Vec<f64>>,
+    /// The expected information there (row-major), when Levenberg–Marquardt converged.
+    pub information: Option<Vec<f64>>,
     /// Newton decrement gᵀH⁻¹g there (when H is positive definite).
     pub decrement: Option<f64>,
     /// Passed the convergence test (module docs, step 4).
@@ -371,6 +373,7 @@ pub fn minimise<M: Predict + ?Sized>(
                 neg2ll: lm.neg2ll,
                 gradient: lm.gradient,
                 hessian: None,
+                information: Some(lm.information),
                 decrement: Some(lm.decrement),
                 converged: true,
                 message: lm_message,
@@ -472,6 +475,7 @@ pub fn minimise<M: Predict + ?Sized>(
         neg2ll,
         gradient,
         hessian: hess,
+        information: None,
         decrement,
         converged,
         message,
