@@ -439,7 +439,7 @@ pub fn run(args: FitArgs) -> Result<(), CliError> {
 
 /// The ODE solver's settings and its work summed over the whole fit (all zero for a
 /// closed-form model).
-fn solver_json(model: &Model) -> serde_json::Value {
+pub(super) fn solver_json(model: &Model) -> serde_json::Value {
     let o = model.solver_options();
     let t = model.solver_totals();
     json!({
@@ -453,5 +453,6 @@ fn solver_json(model: &Model) -> serde_json::Value {
         "jacobian_evaluations": t.jacobian_evals,
         "lu_decompositions": t.lu_decompositions,
         "switches": t.switches,
+        "matrix_exponentials": t.exponentials,
     })
 }

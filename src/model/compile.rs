@@ -366,6 +366,8 @@ pub(crate) struct Code {
     pub names: Vec<(Slot, String)>,
     /// A slot holding 1 (the scale of a dose into a state without a `dose` line).
     pub unit_slot: Slot,
+    /// The `ddt`s are linear with constant coefficients (`super::linear`).
+    pub linear: bool,
 }
 
 impl Code {

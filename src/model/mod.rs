@@ -52,6 +52,7 @@ mod jit;
 mod jit;
 mod lexer;
 mod library;
+mod linear;
 #[allow(clippy::module_inception)]
 mod model;
 mod parser;

@@ -480,6 +480,7 @@ fn build(source: &str) -> Result<Model, Located> {
     let individual_code = std::mem::take(&mut gen.individual);
     let mut code = Code {
         unit_slot,
+        linear: decls.ddts_are_linear(),
         individual: Routine::new(gen.program(individual_code)?),
         rhs: Routine::new(gen.program(rhs_code)?),
         jacobian,

@@ -107,6 +107,10 @@ impl OdeSystem for System<'_> {
         (self.lo, self.hi) = open_segment(start, end);
     }
 
+    fn is_linear(&self) -> bool {
+        self.code.linear
+    }
+
     fn jacobian(&mut self, t: f64, y: &[f64], jac: &mut [f64]) -> bool {
         eval_jacobian(
             self.code,
@@ -217,6 +221,10 @@ impl OdeSystem for ModelOde {
 
     fn enter_segment(&mut self, start: f64, end: f64) {
         self.range = open_segment(start, end);
+    }
+
+    fn is_linear(&self) -> bool {
+        self.code.linear
     }
 
     fn jacobian(&mut self, t: f64, y: &[f64], jac: &mut [f64]) -> bool {

@@ -64,6 +64,8 @@ pub(crate) struct SensitivityCode {
     f: Vec<Slot>,
     jac: Vec<Slot>,
     fp: Vec<Slot>,
+    /// The `ddt`s are linear with constant coefficients (`super::linear`).
+    linear: bool,
 }
 
 /// Compile the derivative programs of a model text (already checked by `Model`).
@@ -155,6 +157,7 @@ pub(crate) fn compile(source: &str, native: bool) -> Result<SensitivityCode, Loc
     }
     let individual = std::mem::take(&mut gen.individual);
     let mut code = SensitivityCode {
+        linear: decls.ddts_are_linear(),
         individual: Routine::new(gen.program(individual)?),
         rhs: Routine::new(gen.program(rhs_code)?),
         outputs: out_progs
@@ -254,6 +257,12 @@ impl OdeSystem for Augmented<'_> {
 
     fn enter_segment(&mut self, start: f64, end: f64) {
         self.range = open_segment(start, end);
+    }
+
+    /// (y, S) is linear with constant coefficients when y is: ∂f/∂θ is then affine
+    /// in y too.
+    fn is_linear(&self) -> bool {
+        self.code.linear
     }
 
     /// The Jacobian of (y, S) ↦ (f + r, J·S + ∂f/∂θ + ∂r/∂θ), row-major m × m:

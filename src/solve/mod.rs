@@ -67,7 +67,9 @@
 
 pub mod auto;
 mod dopri5;
+mod expm;
 mod linalg;
+mod linear;
 mod rodas4;
 
 use thiserror::Error;
@@ -92,6 +94,13 @@ pub trait OdeSystem {
     fn jacobian(&mut self, _t: f64, _y: &[f64], _jac: &mut [f64]) -> bool {
         false
     }
+
+    /// Whether f(t, y) = A·y + c with A and c constant on every segment (affine in y,
+    /// no t): [`Method::Auto`] then solves each segment exactly (`linear`). The default
+    /// is `false`.
+    fn is_linear(&self) -> bool {
+        false
+    }
 }
 
 /// The integration method.
@@ -102,7 +111,9 @@ pub enum Method {
     /// Linearly implicit Rosenbrock RODAS4 (stiff problems).
     Rodas4,
     /// Dopri5 while the problem is non-stiff, Rodas4 while it is stiff, switching both
-    /// ways inside a segment (the idea of LSODA; the tests are in [`auto`]).
+    /// ways inside a segment (the idea of LSODA; the tests are in [`auto`]); a linear
+    /// system with constant coefficients ([`OdeSystem::is_linear`]) is solved exactly
+    /// by matrix exponentials instead (`linear`).
     Auto,
 }
 
@@ -162,6 +173,9 @@ pub struct SolveStats {
     pub lu_decompositions: usize,
     /// Switches between Dopri5 and Rodas4 under [`Method::Auto`].
     pub switches: usize,
+    /// Matrix exponentials of the exact solution of linear systems under
+    /// [`Method::Auto`] (each also counts as an accepted step).
+    pub exponentials: usize,
 }
 
 impl SolveStats {
@@ -174,6 +188,7 @@ impl SolveStats {
         self.jacobian_evals += other.jacobian_evals;
         self.lu_decompositions += other.lu_decompositions;
         self.switches += other.switches;
+        self.exponentials += other.exponentials;
     }
 }
 
@@ -220,6 +235,7 @@ pub struct Solver {
     dim: usize,
     dopri: dopri5::Workspace,
     rodas: rodas4::Workspace,
+    linear: linear::Workspace,
 }
 
 impl Solver {
@@ -232,6 +248,7 @@ impl Solver {
             dim: 0,
             dopri: dopri5::Workspace::default(),
             rodas: rodas4::Workspace::default(),
+            linear: linear::Workspace::default(),
         };
         solver.ensure_dim(dim);
         solver
@@ -300,6 +317,9 @@ impl Solver {
         match self.options.method {
             Method::Dopri5 => self.dopri.integrate(sys, &problem, y, sink, stats),
             Method::Rodas4 => self.rodas.integrate(sys, &problem, y, sink, stats),
+            Method::Auto if sys.is_linear() => {
+                return self.linear.integrate(sys, &problem, y, sink, stats);
+            }
             Method::Auto => auto::integrate(
                 &mut self.dopri,
                 &mut self.rodas,

@@ -61,6 +61,7 @@ mod solve_alloc;
 mod solve_auto;
 mod solve_dopri5;
 mod solve_harness;
+mod solve_linear;
 mod solve_rodas4;
 mod trial_boin;
 mod trial_cli;

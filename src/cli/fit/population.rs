@@ -228,6 +228,7 @@ pub fn run(args: FitArgs) -> Result<(), CliError> {
             "laplacian_fallbacks": fit.outer.evaluation.fallbacks,
         },
         "trace": trace_summary,
+        "solver": super::solver_json(model),
         "covariance": covariance,
         "shrinkage": shrinkage_json(params, pop, &fit.eta_shrinkage, fit.eps_shrinkage),
         "elapsed_seconds": started.elapsed().as_secs_f64(),

@@ -189,6 +189,7 @@ pub fn run(args: FitArgs) -> Result<(), CliError> {
         "covariance": covariance,
         "shrinkage": shrinkage_json(params, pop, &fit.eta_shrinkage, fit.eps_shrinkage),
         "warnings": fit.warnings,
+        "solver": super::solver_json(model),
         "elapsed_seconds": started.elapsed().as_secs_f64(),
     });
     write_run_and_plots(&dir, &run, &args)?;

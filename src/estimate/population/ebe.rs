@@ -14,7 +14,11 @@
 //! ([`sensitivities`]); the curvature is the expected information
 //! H ≈ 2[Ω⁻¹ + Σ_quantified (g gᵀ/V + ½ h hᵀ/V²) + Σ_censored m(m + z) ∇z∇zᵀ],
 //! g = ∂F/∂η, h = ∂V/∂η = 2s ∂s/∂η, z = (L − F)/s, m = φ(z)/Φ(z)
-//! (positive definite, so every step descends), with a halving line search. The scoring
+//! (positive definite, so every step descends), with a halving line search; once the
+//! decrement ∇Oᵀ H⁻¹ ∇O is below 10⁻⁸ (a predicted fall of O at the level of its
+//! rounding, or of an ODE solver's error, which a line search cannot resolve) the step
+//! is taken whole and ends the search (except when polishing for the covariance step,
+//! [`super::objective::PopulationProblem::polish`]). The scoring
 //! matrix is corrected by symmetric rank-one secant updates from the gradients of
 //! successive steps (the structured quasi-Newton of Dennis, Gay & Welsch 1981, ACM TOMS
 //! 7:348, for NL2SOL), used while the corrected matrix stays positive definite: plain
@@ -74,6 +78,8 @@ pub struct Conditional<'a, M: Predict + ?Sized> {
     pub individual: Individual<'a>,
     /// The subject's records.
     pub records: &'a Records,
+    /// Search to rounding: no whole last step ([`Conditional::mode`]).
+    pub polish: bool,
 }
 
 /// Predictions on the error model's scale and residual SDs at η, with their
@@ -246,6 +252,20 @@ impl<M: Predict + ?Sized> Conditional<'_, M> {
                 converged = true;
                 break;
             }
+            if decrement < FINAL_DECREMENT && !self.polish {
+                // The predicted fall of O is at the level of its rounding (or of the
+                // ODE solver's error), where a line search cannot see descent: the
+                // full step, whose error is of second order, ends the search.
+                let trial: Vec<f64> = eta.iter().zip(step.iter()).map(|(a, b)| a + b).collect();
+                if let Ok(ft) = self.objective(&trial) {
+                    if ft.is_finite() {
+                        eta = trial;
+                        fx = ft;
+                    }
+                }
+                converged = true;
+                break;
+            }
             let mut alpha = 1.0;
             let mut moved = false;
             for _ in 0..40 {
@@ -372,6 +392,8 @@ const MAX_ITER: usize = 200;
 const DECREMENT_TOL: f64 = 1e-20;
 /// … or the largest step component is below this.
 const STEP_TOL: f64 = 1e-11;
+/// Below this decrement the last step is taken whole, without a line search.
+const FINAL_DECREMENT: f64 = 1e-12;
 
 /// The derivative source: F, s and their sensitivities to η at η. From the model's
 /// exact prediction Jacobian ∂f/∂θ ([`Predict::predict_jacobian`]: symbolic derivatives

@@ -162,6 +162,8 @@ pub fn fit_population<'a, M: Predict + ?Sized>(
         .iter()
         .map(|m| m.eta.clone())
         .collect();
+    // the covariance step's second differences need the OFV to rounding
+    problem.polish = true;
     let uncertainty = match options.covariance {
         None => Err("covariance step not requested".to_string()),
         Some(kind) => r_matrix(

@@ -40,6 +40,10 @@ pub struct PopulationProblem<'a, M: Predict + ?Sized> {
     pub subjects: Vec<SubjectRecords>,
     /// The marginal-likelihood approximation.
     pub approximation: Approximation,
+    /// EBE searches run to rounding, without the whole last step
+    /// ([`super::ebe::Conditional::mode`]): for the covariance step, whose second
+    /// differences of the OFV need its noise at the rounding level.
+    pub polish: bool,
 }
 
 /// The population objective at one x.
@@ -86,6 +90,7 @@ impl<'a, M: Predict + ?Sized> PopulationProblem<'a, M> {
             } else {
                 Approximation::FoceI
             },
+            polish: false,
         }
     }
 
@@ -118,6 +123,7 @@ impl<'a, M: Predict + ?Sized> PopulationProblem<'a, M> {
                 covariates: &subject.covariates,
             },
             records: &s.records,
+            polish: self.polish,
         }
     }
 

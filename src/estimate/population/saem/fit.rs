@@ -207,7 +207,7 @@ pub fn fit_saem<'a, M: Predict + ?Sized>(
     options: &SaemOptions,
     observer: &dyn Fn(&SaemIteration),
 ) -> Result<SaemFit<'a, M>, String> {
-    let problem = population_problem(
+    let mut problem = population_problem(
         model,
         dataset,
         options.analytes.as_deref(),
@@ -249,6 +249,8 @@ pub fn fit_saem<'a, M: Predict + ?Sized>(
     } else {
         None
     };
+    // the linearised covariance step's second differences need the OFV to rounding
+    problem.polish = true;
     let linearised = problem
         .evaluate(&x, &conditional.mean)
         .map_err(|e| format!("the linearised −2LL at the SAEM estimate: {e}"))?;
