@@ -33,8 +33,10 @@ mod population;
 mod saem;
 use cartkin::data::{Analyte, DvidMap};
 use cartkin::estimate::tables::{write_individual, write_parameters, write_predictions};
+use cartkin::estimate::ParameterMap;
 use cartkin::estimate::{fit_individuals_observed, summarise, FitOptions, FitSettings, FitStatus};
-use cartkin::model::{Model, Predict};
+use cartkin::model::{Model, Parameter, Predict};
+use cartkin::report::OutputDir;
 use cartkin::report::{sha256_file, sha256_hex};
 
 /// Estimation method.
@@ -338,34 +340,14 @@ pub fn run(args: FitArgs) -> Result<(), CliError> {
     }
     let count = |st: FitStatus| fit.subjects.iter().filter(|s| s.status == st).count();
     let params = model.parameters();
-    let data_sha = sha256_file(&args.data)
-        .map_err(|e| CliError::Input(format!("cannot read {}: {e}", args.data.display())))?;
     let run = json!({
         "command": "fit",
         "method": "individual",
-        "inputs": { "data": {
-            "path": args.data.display().to_string(),
-            "sha256": data_sha,
-            "time_unit": args.read.unit()?.name(),
-            "time_varying": args.read.time_varying,
-            "dvid_map": args.read.dvid_map,
-            "relative_path": cartkin::report::relative_path(dir.path(), &args.data)
-                .map(|p| p.display().to_string()),
-        } },
+        "inputs": inputs_json(&args, &dir)?,
         "time_unit": model.time_unit().name(),
-        "model": {
-            "name": model.name(),
-            "origin": model.origin(),
-            // A model file relative to this directory, for `simulate --fit` after a move.
-            "path": cartkin::report::relative_path(dir.path(), std::path::Path::new(model.origin()))
-                .map(|p| p.display().to_string()),
-            "sha256": sha256_hex(model.source().as_bytes()),
-        },
+        "model": model_json(&model, &dir),
         "free_parameters": fit.map.free.iter().map(|&i| params[i].name.clone()).collect::<Vec<_>>(),
-        "fixed": params.iter().enumerate()
-            .filter(|(i, _)| !fit.map.free.contains(i))
-            .map(|(i, p)| (p.name.clone(), json!(fit.map.base[i])))
-            .collect::<serde_json::Map<_, _>>(),
+        "fixed": fixed_json(params, &fit.map),
         "analytes": options.analytes.as_ref().map(|a| a.iter().map(|x| x.to_string()).collect::<Vec<_>>()),
         "observations": {
             "used": fit.subjects.iter().map(|s| s.usage.used).sum::<usize>(),
@@ -435,6 +417,46 @@ pub fn run(args: FitArgs) -> Result<(), CliError> {
         )));
     }
     Ok(())
+}
+
+/// run.json `inputs` of a fit: the data file, its digest and how it was read.
+fn inputs_json(args: &FitArgs, dir: &OutputDir) -> Result<serde_json::Value, CliError> {
+    let data_sha = sha256_file(&args.data)
+        .map_err(|e| CliError::Input(format!("cannot read {}: {e}", args.data.display())))?;
+    Ok(json!({ "data": {
+        "path": args.data.display().to_string(),
+        "sha256": data_sha,
+        "time_unit": args.read.unit()?.name(),
+        "time_varying": args.read.time_varying,
+        "dvid_map": args.read.dvid_map,
+        "relative_path": cartkin::report::relative_path(dir.path(), &args.data)
+            .map(|p| p.display().to_string()),
+    } }))
+}
+
+/// run.json `model` of a fit, with the model file relative to the output directory (for
+/// `simulate --fit`, `vpc` and `bootstrap` after a move).
+fn model_json(model: &Model, dir: &OutputDir) -> serde_json::Value {
+    json!({
+        "name": model.name(),
+        "origin": model.origin(),
+        "path": cartkin::report::relative_path(dir.path(), std::path::Path::new(model.origin()))
+            .map(|p| p.display().to_string()),
+        "sha256": sha256_hex(model.source().as_bytes()),
+    })
+}
+
+/// run.json `fixed`: the parameters held at their values, by name.
+fn fixed_json(
+    params: &[Parameter],
+    map: &ParameterMap,
+) -> serde_json::Map<String, serde_json::Value> {
+    params
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| !map.free.contains(i))
+        .map(|(i, p)| (p.name.clone(), json!(map.base[i])))
+        .collect()
 }
 
 /// The ODE solver's settings and its work summed over the whole fit (all zero for a
