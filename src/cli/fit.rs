@@ -20,13 +20,13 @@
 //! (the tables are still written, for diagnosis).
 
 use std::collections::BTreeMap;
-use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::time::Instant;
 
 use serde_json::json;
 
 use super::data_args::DataArgs;
+use super::progress::SubjectProgress;
 use super::{CliError, OutArgs};
 
 mod population;
@@ -292,28 +292,11 @@ pub fn run(args: FitArgs) -> Result<(), CliError> {
         fixed: fixed.clone(),
         settings: checked,
     };
-    let bar = if std::io::stderr().is_terminal() {
-        let pb = indicatif::ProgressBar::new(dataset.subjects.len() as u64);
-        pb.set_style(
-            indicatif::ProgressStyle::with_template(
-                "{elapsed_precise} [{bar:40}] {pos}/{len} subjects ({eta})",
-            )
-            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
-        );
-        Some(pb)
-    } else {
-        None
-    };
-    let progress = |k: u64| {
-        if let Some(pb) = &bar {
-            pb.inc(k);
-        }
-    };
+    let bar = SubjectProgress::new(dataset.subjects.len() as u64);
+    let progress = |k: u64| bar.inc(k);
     let fit =
         fit_individuals_observed(&model, dataset, &options, &progress).map_err(|e| input(&e))?;
-    if let Some(pb) = &bar {
-        pb.finish_and_clear();
-    }
+    bar.finish();
     let rows = summarise(&model, &fit);
 
     let dir = args.out.prepare("fit")?;

@@ -9,6 +9,7 @@ mod fit_dir;
 mod merge;
 mod models;
 mod nca;
+mod progress;
 mod report;
 mod simulate;
 mod simulate_data;
