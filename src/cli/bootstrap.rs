@@ -17,6 +17,7 @@ use std::time::Instant;
 use serde_json::json;
 
 use super::fit_dir::FitRun;
+use super::input;
 use super::{CliError, OutArgs};
 use cartkin::bootstrap::{
     run_replicates, strata_of, summarise, write_replicates, write_summary, Refit, ReplicateStatus,
@@ -54,10 +55,6 @@ pub struct BootstrapArgs {
     pub slurm: super::slurm::SlurmArgs,
     #[command(flatten)]
     pub out: OutArgs,
-}
-
-fn input(e: impl std::fmt::Display) -> CliError {
-    CliError::Input(e.to_string())
 }
 
 /// The `estimate` column of `parameters.csv` by parameter name.

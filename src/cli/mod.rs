@@ -70,6 +70,11 @@ pub enum CliError {
     Numerical(String),
 }
 
+/// A bad-input error with the message of `e`.
+pub(crate) fn input(e: impl std::fmt::Display) -> CliError {
+    CliError::Input(e.to_string())
+}
+
 impl CliError {
     /// The process exit code for this error.
     pub fn exit_code(&self) -> i32 {

@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use super::data_args::DataArgs;
+use super::input;
 use super::progress::SubjectProgress;
 use super::{CliError, OutArgs};
 use cartkin::cluster::ShardSpec;
@@ -148,10 +149,6 @@ pub struct SimulateArgs {
     pub out: OutArgs,
     #[command(flatten)]
     pub plots: super::report::PlotArgs,
-}
-
-pub(super) fn input(e: impl std::fmt::Display) -> CliError {
-    CliError::Input(e.to_string())
 }
 
 fn from_sim(e: SimulateError) -> CliError {

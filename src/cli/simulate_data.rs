@@ -19,7 +19,8 @@ use std::time::Instant;
 
 use serde_json::json;
 
-use super::simulate::{fitted_model, input, name_value, read_omega, SimulateArgs};
+use super::input;
+use super::simulate::{fitted_model, name_value, read_omega, SimulateArgs};
 use super::CliError;
 use cartkin::model::{Model, Predict};
 use cartkin::report::{sha256_file, sha256_hex};

@@ -8,6 +8,7 @@ use std::time::Instant;
 
 use serde_json::json;
 
+use super::input;
 use super::{CliError, OutArgs};
 use cartkin::cluster::ShardSpec;
 use cartkin::model::{Model, Predict};
@@ -50,10 +51,6 @@ pub struct TrialArgs {
     pub slurm: super::slurm::SlurmArgs,
     #[command(flatten)]
     pub out: OutArgs,
-}
-
-fn input(e: impl std::fmt::Display) -> CliError {
-    CliError::Input(e.to_string())
 }
 
 fn from_trial(e: TrialError) -> CliError {
