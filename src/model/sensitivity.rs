@@ -35,7 +35,7 @@ use super::derive::{Differentiator, Var};
 use super::error::{Located, Pos};
 use super::model::Model;
 use super::parser::parse;
-use super::predict::{dose_context, open_segment, segment_ends};
+use super::predict::{dose_context, open_segment, segment_ends, set_covariates};
 use super::resolve::Decls;
 use super::spec::{Individual, PredictError};
 use super::vm::Slot;
@@ -588,16 +588,7 @@ fn covariates_at(
     varying: &[(Slot, &[(f64, CovariateValue)])],
     t: f64,
 ) {
-    for (slot, steps) in varying {
-        let step = steps
-            .iter()
-            .rev()
-            .find(|(ts, _)| *ts <= t)
-            .or_else(|| steps.first());
-        if let Some((_, CovariateValue::Numeric(x))) = step {
-            s[*slot as usize] = *x;
-        }
-    }
+    set_covariates(s, varying, t);
     code.individual.run(s);
 }
 
