@@ -185,9 +185,7 @@ pub fn run(a: BootstrapArgs) -> Result<(), CliError> {
         "elapsed_seconds": elapsed,
         "versions": { "cartkin": env!("CARGO_PKG_VERSION") },
     });
-    let text = serde_json::to_string_pretty(&run)
-        .map_err(|e| CliError::Numerical(format!("run.json: {e}")))?;
-    out.write("run.json", text.as_bytes())?;
+    super::write_run_json(&out, &run)?;
     println!(
         "bootstrap: {} of {} replicates converged ({elapsed:.2} s) -> {}: bootstrap.csv, bootstrap_summary.csv, run.json",
         count(ReplicateStatus::Converged),

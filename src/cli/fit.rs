@@ -365,9 +365,7 @@ pub fn run(args: FitArgs) -> Result<(), CliError> {
         "solver": solver_json(&model),
         "elapsed_seconds": started.elapsed().as_secs_f64(),
     });
-    let text = serde_json::to_string_pretty(&run)
-        .map_err(|e| CliError::Numerical(format!("run.json: {e}")))?;
-    dir.write("run.json", text.as_bytes())?;
+    super::write_run_json(&dir, &run)?;
     super::report::write_plots(&dir, &args.plots, super::report::Plotted::Fit)?;
 
     let reached = fit

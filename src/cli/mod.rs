@@ -70,6 +70,17 @@ pub enum CliError {
     Numerical(String),
 }
 
+/// Write `run` as the output directory's pretty-printed run.json.
+pub(crate) fn write_run_json(
+    dir: &cartkin::report::OutputDir,
+    run: &serde_json::Value,
+) -> Result<(), CliError> {
+    let text = serde_json::to_string_pretty(run)
+        .map_err(|e| CliError::Numerical(format!("run.json: {e}")))?;
+    dir.write("run.json", text.as_bytes())?;
+    Ok(())
+}
+
 /// A bad-input error with the message of `e`.
 pub(crate) fn input(e: impl std::fmt::Display) -> CliError {
     CliError::Input(e.to_string())

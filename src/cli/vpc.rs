@@ -144,9 +144,7 @@ pub fn run(a: VpcArgs) -> Result<(), CliError> {
         "elapsed_seconds": elapsed,
         "versions": { "cartkin": env!("CARGO_PKG_VERSION") },
     });
-    let text = serde_json::to_string_pretty(&run)
-        .map_err(|e| CliError::Numerical(format!("run.json: {e}")))?;
-    out.write("run.json", text.as_bytes())?;
+    super::write_run_json(&out, &run)?;
     super::report::write_plots(
         &out,
         &a.plots,

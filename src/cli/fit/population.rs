@@ -279,9 +279,7 @@ pub(super) fn write_run_and_plots(
     run: &serde_json::Value,
     args: &FitArgs,
 ) -> Result<(), CliError> {
-    let text = serde_json::to_string_pretty(run)
-        .map_err(|e| CliError::Numerical(format!("run.json: {e}")))?;
-    dir.write("run.json", text.as_bytes())?;
+    crate::cli::write_run_json(dir, run)?;
     crate::cli::report::write_plots(dir, &args.plots, crate::cli::report::Plotted::Fit)?;
     Ok(())
 }
