@@ -170,12 +170,7 @@ pub(crate) fn compile(source: &str, native: bool) -> Result<SensitivityCode, Loc
             .collect::<Result<Vec<_>, Located>>()?,
         template: gen.template(),
         param_slots: gen.param_slots.clone(),
-        covariates: decls
-            .covariates
-            .iter()
-            .zip(&gen.cov_slots)
-            .map(|((name, default, _), s)| (name.text.clone(), *default, *s))
-            .collect(),
+        covariates: gen.covariates(),
         first_state: gen.state_slots.first().map_or(0, |s| *s as usize),
         params,
         init,
