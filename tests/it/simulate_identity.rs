@@ -2,7 +2,7 @@
 //! shards merged with `merge` give the files of the unsharded run. The dataset written
 //! with `--as-dataset` reads back with the simulated values.
 
-use crate::common::simulate as simulate_common;
+use crate::common::stein as simulate_common;
 
 use std::fs;
 use std::path::{Path, PathBuf};

@@ -9,7 +9,7 @@
 //! interpolation between adjacent order statistics, which differ by O(1/N), changes
 //! this by far less than the tolerance.
 
-use crate::common::simulate as simulate_common;
+use crate::common::stein as simulate_common;
 
 use cartkin::model::Model;
 use cartkin::simulate::endpoints::{endpoints, summarise_endpoints, METRICS};
