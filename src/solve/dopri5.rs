@@ -29,7 +29,7 @@
 
 use super::auto::{NONSTIFF_RUN, STIFF_EDGE};
 use super::step::{StepControl, Stepper, Trial};
-use super::{error_norm, first_non_finite, OdeSystem, Segment, SolveError, SolveStats};
+use super::{error_norm, first_non_finite, zeroed, OdeSystem, Segment, SolveError, SolveStats};
 
 const C2: f64 = 0.2;
 const C3: f64 = 0.3;
@@ -97,15 +97,11 @@ impl Workspace {
 
     pub fn resize(&mut self, n: usize) {
         self.n = n;
-        for v in self.k.iter_mut().chain(self.rcont.iter_mut()).chain([
-            &mut self.y1,
-            &mut self.ytmp,
-            &mut self.err,
-            &mut self.dense,
-        ]) {
-            v.clear();
-            v.resize(n, 0.0);
-        }
+        let vectors = self.k.iter_mut().chain(&mut self.rcont);
+        zeroed(
+            vectors.chain([&mut self.y1, &mut self.ytmp, &mut self.err, &mut self.dense]),
+            n,
+        );
     }
 
     /// Stages 2–7 of a step of size `h` from (t, y), with k1 = f(t, y) in `k[0]`:

@@ -413,6 +413,14 @@ pub(crate) fn error_norm(err: &[f64], y0: &[f64], y1: &[f64], rtol: f64, atol: f
     (sum / err.len().max(1) as f64).sqrt()
 }
 
+/// Resize every vector of a workspace to `n` zeros.
+pub(crate) fn zeroed<'a>(vectors: impl IntoIterator<Item = &'a mut Vec<f64>>, n: usize) {
+    for v in vectors {
+        v.clear();
+        v.resize(n, 0.0);
+    }
+}
+
 /// Index of the first non-finite entry, if any.
 pub(crate) fn first_non_finite(v: &[f64]) -> Option<usize> {
     v.iter().position(|x| !x.is_finite())

@@ -46,7 +46,7 @@
 use super::auto::NONSTIFF_EDGE;
 use super::linalg::{lu_factor, lu_solve};
 use super::step::{StepControl, Stepper, Trial};
-use super::{error_norm, first_non_finite, OdeSystem, Segment, SolveError, SolveStats};
+use super::{error_norm, first_non_finite, zeroed, OdeSystem, Segment, SolveError, SolveStats};
 
 const GAMMA: f64 = 0.25;
 const C2: f64 = 0.386;
@@ -125,21 +125,18 @@ impl Workspace {
 
     pub fn resize(&mut self, n: usize) {
         self.n = n;
-        for v in self.k.iter_mut().chain(self.cont.iter_mut()).chain([
-            &mut self.f0,
-            &mut self.ft,
-            &mut self.ytmp,
-            &mut self.fstage,
-            &mut self.ynew,
-            &mut self.dense,
-        ]) {
-            v.clear();
-            v.resize(n, 0.0);
-        }
-        for m in [&mut self.jac, &mut self.lu] {
-            m.clear();
-            m.resize(n * n, 0.0);
-        }
+        zeroed(
+            self.k.iter_mut().chain(&mut self.cont).chain([
+                &mut self.f0,
+                &mut self.ft,
+                &mut self.ytmp,
+                &mut self.fstage,
+                &mut self.ynew,
+                &mut self.dense,
+            ]),
+            n,
+        );
+        zeroed([&mut self.jac, &mut self.lu], n * n);
         self.piv.clear();
         self.piv.resize(n, 0);
     }
