@@ -23,7 +23,6 @@ use cartkin::bootstrap::{
     run_replicates, strata_of, summarise, write_replicates, write_summary, Refit, ReplicateStatus,
     StartedModel, Strata,
 };
-use cartkin::cluster::ShardSpec;
 use cartkin::report::sha256_hex;
 use cartkin::simulate::from_fit::{is_population_fit, FittedPopulation};
 use cartkin::simulate::Omega;
@@ -94,13 +93,7 @@ pub fn run(a: BootstrapArgs) -> Result<(), CliError> {
         }
         return super::slurm::run_as_array("bootstrap", &a.out, &a.slurm);
     }
-    let shard = match &a.shard {
-        Some(s) => s
-            .parse::<ShardSpec>()
-            .and_then(ShardSpec::resolve_from_process)
-            .map_err(input)?,
-        None => None,
-    };
+    let shard = super::slurm::shard(a.shard.as_deref())?;
     if a.n == 0 {
         return Err(input("--n 0: expected at least 1 replicate"));
     }

@@ -14,7 +14,6 @@ use super::data_args::DataArgs;
 use super::input;
 use super::progress::SubjectProgress;
 use super::{CliError, OutArgs};
-use cartkin::cluster::ShardSpec;
 use cartkin::data::TimeUnit;
 use cartkin::model::Model;
 use cartkin::report::sha256_hex;
@@ -445,13 +444,7 @@ fn design_of(
         }
     }
     design.residual_error = a.with_error;
-    design.shard = match &a.shard {
-        Some(s) => s
-            .parse::<ShardSpec>()
-            .and_then(ShardSpec::resolve_from_process)
-            .map_err(|e| input(e.to_string()))?,
-        None => None,
-    };
+    design.shard = super::slurm::shard(a.shard.as_deref())?;
     Ok((model, design, scenario))
 }
 

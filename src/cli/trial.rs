@@ -10,7 +10,6 @@ use serde_json::json;
 
 use super::input;
 use super::{CliError, OutArgs};
-use cartkin::cluster::ShardSpec;
 use cartkin::model::{Model, Predict};
 use cartkin::report::sha256_hex;
 use cartkin::simulate::scenario::LoadedScenario;
@@ -70,13 +69,7 @@ pub fn run(a: TrialArgs) -> Result<(), CliError> {
         }
         return super::slurm::run_as_array("trial", &a.out, &a.slurm);
     }
-    let shard = match &a.shard {
-        Some(s) => s
-            .parse::<ShardSpec>()
-            .and_then(ShardSpec::resolve_from_process)
-            .map_err(input)?,
-        None => None,
-    };
+    let shard = super::slurm::shard(a.shard.as_deref())?;
     let sc = LoadedScenario::read(&a.scenario).map_err(|e| input(e.to_string()))?;
     let levels = sc.scenario.dose_levels.len();
     let settings = TrialSettings::parse(&sc.file, &sc.text, levels).map_err(from_trial)?;
