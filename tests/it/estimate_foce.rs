@@ -4,16 +4,13 @@
 //! model reaches the maximum of that closed form.
 
 use approx::assert_relative_eq;
-use cartkin::data::{Analyte, Covariates, Dataset, Observation, Subject};
-use cartkin::estimate::likelihood::Records;
-use cartkin::estimate::population::{
-    minimise, FoceSettings, PopulationModel, PopulationProblem, PopulationValues,
-};
+use cartkin::data::Dataset;
+use cartkin::estimate::population::{minimise, FoceSettings, PopulationValues};
 use nalgebra::{DMatrix, DVector};
 use rand::SeedableRng;
 use rand_distr::{Distribution, StandardNormal};
 
-use crate::common::estimate::Line;
+use crate::common::estimate::{in_memory, problem, subject, Line};
 
 /// f(t) = a + b·t with η on a (ω² 4) and on b (ω² 0.04) when `slope_iiv`, additive error
 /// sd.
@@ -30,47 +27,17 @@ fn dataset() -> Dataset {
             let n = 2 + i % 4;
             let z: f64 = StandardNormal.sample(&mut rng);
             let eta = 2.0 * z;
-            let observations = (0..n)
+            let observations: Vec<(f64, f64, bool)> = (0..n)
                 .map(|j| {
                     let t = 0.5 + j as f64 * (1.0 + 0.3 * i as f64);
                     let e: f64 = StandardNormal.sample(&mut rng);
-                    Observation {
-                        time: t,
-                        analyte: Analyte::new("y"),
-                        value: 10.0 + eta - 0.5 * t + e,
-                        censored: false,
-                        lloq: None,
-                        line: 0,
-                    }
+                    (t, 10.0 + eta - 0.5 * t + e, false)
                 })
                 .collect();
-            Subject {
-                id: format!("S{i}"),
-                observations,
-                doses: vec![],
-                covariates: Covariates::default(),
-            }
+            subject(&format!("S{i}"), "y", &observations, None)
         })
         .collect();
-    Dataset {
-        source: "memory".into(),
-        subjects,
-        covariate_names: vec![],
-    }
-}
-
-fn problem<'a>(
-    model: &'a Line,
-    data: &'a Dataset,
-    blocks: &[Vec<String>],
-) -> PopulationProblem<'a, Line> {
-    let pop = PopulationModel::new(model, &[], blocks).expect("population model");
-    let prepared = data
-        .subjects
-        .iter()
-        .map(|s| Records::from_subject(s, model, None).expect("records"))
-        .collect();
-    PopulationProblem::new(model, pop, data, prepared)
+    in_memory(subjects)
 }
 
 /// Marginal −2LL of y_i ~ N(a + b·t, ZΩZᵀ + σ²I), Z = [1, t] (or [1] with one η),

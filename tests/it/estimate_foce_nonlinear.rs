@@ -5,8 +5,7 @@
 
 use std::path::Path;
 
-use cartkin::data::{Analyte, Covariates, Dataset, Observation, Subject};
-use cartkin::estimate::likelihood::Records;
+use cartkin::data::{Dataset, Observation};
 use cartkin::estimate::population::covariance::r_matrix;
 use cartkin::estimate::population::{
     minimise, Approximation, FoceSettings, PopulationModel, PopulationProblem, PopulationValues,
@@ -16,7 +15,7 @@ use nalgebra::DMatrix;
 use rand::SeedableRng;
 use rand_distr::{Distribution, StandardNormal};
 
-use crate::common::estimate::Decay;
+use crate::common::estimate::{in_memory, problem, subject, Decay};
 
 /// f(t) = A·exp(−k·t), A = A_pop·exp(η) (log scale, iiv), k fixed effect; the error
 /// model is additive (sd) or proportional (sd as CV).
@@ -38,43 +37,17 @@ fn dataset(k_times: &[f64]) -> Dataset {
         .map(|i| {
             let z: f64 = StandardNormal.sample(&mut rng);
             let a = 10.0 * (0.1f64.sqrt() * z).exp();
-            let observations = k_times
+            let observations: Vec<(f64, f64, bool)> = k_times
                 .iter()
                 .map(|&t| {
                     let e: f64 = StandardNormal.sample(&mut rng);
-                    Observation {
-                        time: t,
-                        analyte: Analyte::new("y"),
-                        value: a * (-0.3 * t).exp() + 0.2 * e,
-                        censored: false,
-                        lloq: None,
-                        line: 0,
-                    }
+                    (t, a * (-0.3 * t).exp() + 0.2 * e, false)
                 })
                 .collect();
-            Subject {
-                id: format!("S{i}"),
-                observations,
-                doses: vec![],
-                covariates: Covariates::default(),
-            }
+            subject(&format!("S{i}"), "y", &observations, None)
         })
         .collect();
-    Dataset {
-        source: "memory".into(),
-        subjects,
-        covariate_names: vec![],
-    }
-}
-
-fn problem<'a>(model: &'a Decay, data: &'a Dataset) -> PopulationProblem<'a, Decay> {
-    let pop = PopulationModel::new(model, &[], &[]).expect("population model");
-    let prepared = data
-        .subjects
-        .iter()
-        .map(|s| Records::from_subject(s, model, None).expect("records"))
-        .collect();
-    PopulationProblem::new(model, pop, data, prepared)
+    in_memory(subjects)
 }
 
 fn packed(p: &PopulationProblem<'_, Decay>, a: f64, k: f64, sd: f64, w2: f64) -> Vec<f64> {
@@ -96,7 +69,7 @@ fn interaction_term_on_a_proportional_error_model() {
     // ln((1/ω² + n/b² + 2n)/(1/ω² + n/b²)) at the same η̂.
     let model = decay(true);
     let data = dataset(&TIMES);
-    let p = problem(&model, &data);
+    let p = problem(&model, &data, &[]);
     let (b, w2) = (0.2, 0.1);
     let x = packed(&p, 10.0, 0.3, b, w2);
     let e = p.evaluate(&x, &p.zero_etas()).expect("evaluate");
@@ -169,7 +142,7 @@ fn marginal_by_quadrature(obs: &[Observation], a: f64, k: f64, sd: f64, w2: f64)
 fn laplacian_and_foce_ofv_match_quadrature_of_the_marginal_likelihood() {
     let model = decay(false);
     let data = dataset(&TIMES);
-    let mut p = problem(&model, &data);
+    let mut p = problem(&model, &data, &[]);
     let (a, k, sd, w2) = (10.0, 0.3, 0.2, 0.1);
     let x = packed(&p, a, k, sd, w2);
     let quad: f64 = data
@@ -205,7 +178,7 @@ fn r_matrix_matches_second_differences_of_the_marginal() {
     // the two: tolerance 2% of the largest element.
     let model = decay(false);
     let data = dataset(&TIMES);
-    let mut p = problem(&model, &data);
+    let mut p = problem(&model, &data, &[]);
     p.approximation = Approximation::Laplacian;
     let x0 = packed(&p, 10.0, 0.3, 0.2, 0.1);
     let fit = minimise(&p, &x0, &FoceSettings::default(), &|_| {}).expect("fit");

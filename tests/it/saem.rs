@@ -13,7 +13,7 @@ use cartkin::estimate::population::{fit_population, population_problem, Populati
 use cartkin::model::{ErrorModel, Predict};
 use rand_distr::{Distribution, StandardNormal};
 
-use crate::common::estimate::{rng, stein_observations, subject, Decay};
+use crate::common::estimate::{in_memory, rng, stein_observations, subject, Decay};
 use crate::common::stein::{Stein, OMEGA2, TYPICAL};
 use crate::common::{cartkin_in, repo_file};
 
@@ -21,14 +21,6 @@ use crate::common::{cartkin_in, repo_file};
 const DAYS: [f64; 13] = [
     0.0, 1.0, 4.0, 7.0, 10.0, 14.0, 21.0, 28.0, 56.0, 84.0, 168.0, 252.0, 365.0,
 ];
-
-fn dataset(subjects: Vec<cartkin::data::Subject>) -> Dataset {
-    Dataset {
-        source: PathBuf::from("memory"),
-        subjects,
-        covariate_names: vec![],
-    }
-}
 
 /// `n` Stein subjects with log-normal IIV on tmax, cmax, alpha (published ω²), the
 /// other parameters at their typical values, log-additive error σ = 0.4, LLOQ 20.
@@ -45,7 +37,7 @@ fn stein_population(n: usize, seed: u64) -> Dataset {
             subject(&format!("S{i}"), "transgene", &obs, Some(20.0))
         })
         .collect();
-    dataset(subjects)
+    in_memory(subjects)
 }
 
 #[test]
@@ -132,7 +124,7 @@ fn mono_exp_data(n: usize, seed: u64) -> Dataset {
             subject(&format!("M{i}"), "y", &obs, None)
         })
         .collect();
-    dataset(subjects)
+    in_memory(subjects)
 }
 
 #[test]

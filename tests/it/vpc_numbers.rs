@@ -9,20 +9,12 @@ use cartkin::simulate::vpc::{bin_stats, run_vpc, Binning, Vpc, VpcSettings};
 use cartkin::simulate::{Omega, Population};
 use statrs::distribution::{Continuous, ContinuousCDF, Normal};
 
-use crate::common::estimate::{subject, Decay};
-
-fn dataset(subjects: Vec<Subject>) -> Dataset {
-    Dataset {
-        source: "memory".into(),
-        subjects,
-        covariate_names: vec![],
-    }
-}
+use crate::common::estimate::{in_memory, subject, Decay};
 
 /// `n` subjects observed at `times` (values irrelevant to the simulation).
 fn design(n: usize, times: &[f64], lloq: Option<f64>) -> Dataset {
     let obs: Vec<(f64, f64, bool)> = times.iter().map(|&t| (t, 1.0, false)).collect();
-    dataset(
+    in_memory(
         (0..n)
             .map(|i| subject(&format!("S{i}"), "y", &obs, lloq))
             .collect(),
@@ -85,7 +77,7 @@ fn observed_percentiles_and_blq_fraction_by_hand() {
     let model = decay(0.1, 0.2, Some(5.0));
     let vpc = run_vpc(
         &model,
-        &dataset(subjects),
+        &in_memory(subjects),
         &population(&model),
         &settings(20, 1),
     )
@@ -197,7 +189,7 @@ fn prediction_correction_by_hand() {
     let model = decay(0.1, 0.2, None);
     let mut set = settings(50, 5);
     set.pred_corrected = true;
-    let vpc: Vpc = run_vpc(&model, &dataset(subjects), &population(&model), &set).unwrap();
+    let vpc: Vpc = run_vpc(&model, &in_memory(subjects), &population(&model), &set).unwrap();
     let values: Vec<f64> = vpc.observed.iter().map(|p| p.value).collect();
     assert!(
         (values[0] - 75.0).abs() < 1e-9 && (values[1] - 120.0).abs() < 1e-9,

@@ -3,7 +3,9 @@
 //! error (a linear-Gaussian model whose MLE and covariance are known exactly) and a
 //! mono-exponential decay.
 
-use cartkin::data::{Analyte, Covariates, Observation, Subject};
+use cartkin::data::{Analyte, Covariates, Dataset, Observation, Subject};
+use cartkin::estimate::likelihood::Records;
+use cartkin::estimate::population::{PopulationModel, PopulationProblem};
 use cartkin::model::{
     ErrorModel, Individual, Output, Parameter, Predict, PredictError, Role, Transform,
 };
@@ -169,6 +171,30 @@ pub fn subject(id: &str, analyte: &str, obs: &[(f64, f64, bool)], lloq: Option<f
         doses: vec![],
         covariates: Covariates::default(),
     }
+}
+
+/// An in-memory dataset of `subjects`, without covariate columns.
+pub fn in_memory(subjects: Vec<Subject>) -> Dataset {
+    Dataset {
+        source: "memory".into(),
+        subjects,
+        covariate_names: vec![],
+    }
+}
+
+/// The population problem of `model` on `data`, nothing fixed, with the Ω `blocks`.
+pub fn problem<'a, M: Predict>(
+    model: &'a M,
+    data: &'a Dataset,
+    blocks: &[Vec<String>],
+) -> PopulationProblem<'a, M> {
+    let pop = PopulationModel::new(model, &[], blocks).expect("population model");
+    let prepared = data
+        .subjects
+        .iter()
+        .map(|s| Records::from_subject(s, model, None).expect("records"))
+        .collect();
+    PopulationProblem::new(model, pop, data, prepared)
 }
 
 /// Stein observations at `times` with log-normal noise sd `sigma` (seeded), censored
