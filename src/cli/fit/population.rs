@@ -164,7 +164,7 @@ pub fn run(args: FitArgs) -> Result<(), CliError> {
         },
         "inputs": inputs_json(&args, &dir)?,
         "time_unit": model.time_unit().name(),
-        "model": model_json(&model, &dir),
+        "model": model_json(model, &dir),
         "free_parameters": pop.map.free.iter().map(|&i| params[i].name.clone()).collect::<Vec<_>>(),
         "random_effects": pop.eta_params.iter().map(|&i| params[i].name.clone()).collect::<Vec<_>>(),
         "omega_blocks": pop.blocks.iter().map(|b| b.iter().map(|&k| params[pop.eta_params[k]].name.clone()).collect::<Vec<_>>()).collect::<Vec<_>>(),
