@@ -22,6 +22,9 @@ use criterion::{criterion_group, criterion_main, Criterion};
 #[allow(dead_code)] // shared with the integration tests; each bench uses a subset
 #[path = "../tests/it/common/estimate.rs"]
 mod estimate_support;
+#[allow(dead_code)]
+#[path = "../tests/it/common/stein.rs"]
+mod stein;
 
 fn options() -> FitOptions {
     FitOptions {
@@ -60,7 +63,7 @@ fn stein(c: &mut Criterion) {
         b.iter(|| fit_individuals(&model, &data, &opts).expect("fit"))
     });
     // The same fit with the hand-written closed form (optimiser cost without the VM).
-    let hand = estimate_support::Stein::new();
+    let hand = stein::Stein::new();
     g.bench_function("stein_hand_written_24_subjects", |b| {
         b.iter(|| fit_individuals(&hand, &data, &opts).expect("fit"))
     });

@@ -2,7 +2,7 @@
 //! - `stein2019_closed_form`: predictions per second on one core, `Model::predict` of the
 //!   built-in stein2019 on the daily grid 0..=365 (366 points per call), 1,000 subjects
 //!   drawn from the published IIV; the same with the hand-written Rust closed form of
-//!   tests/it/common/simulate.rs (the floor: no interpreter). Target ≥ 5e7 predictions/s.
+//!   tests/it/common/stein.rs (the floor: no interpreter). Target ≥ 5e7 predictions/s.
 //! - `cd19_bcell_10000x365_2threads`: `cartkin::simulate::simulate` of 10,000 subjects
 //!   (one dose level, 50e6 cells, the model's IIV) on the daily grid 0..=365 with the
 //!   outputs transgene and b_cells, on a 2-thread pool, at the model file's tolerances
@@ -23,8 +23,8 @@
 //! 5.2e6 predictions/s, LSODA 30.8 ms per subject.
 
 #[allow(dead_code)] // shared with the integration tests; each bench uses a subset
-#[path = "../tests/it/common/simulate.rs"]
-mod simulate_common;
+#[path = "../tests/it/common/stein.rs"]
+mod stein;
 
 use criterion::{black_box, criterion_group, criterion_main, Criterion, Throughput};
 
@@ -59,7 +59,7 @@ fn closed_form(c: &mut Criterion) {
     };
     let mut g = c.benchmark_group("stein2019_closed_form");
     g.throughput(Throughput::Elements((SUBJECTS * times.len()) as u64));
-    let reference = simulate_common::Stein::published();
+    let reference = stein::Stein::published();
     let models: Vec<(&str, Box<dyn Predict>)> = vec![
         ("model_file", Box::new(Model::load("stein2019").unwrap())),
         ("hand_written_rust", Box::new(reference)),

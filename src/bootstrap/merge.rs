@@ -8,12 +8,12 @@
 
 use std::path::PathBuf;
 
-use serde_json::{json, Value};
+use serde_json::Value;
 
 use super::table::{read_replicates, summarise, write_replicates, write_summary};
 use super::BootstrapError;
 use crate::report::OutputDir;
-use crate::simulate::merge::check_shards;
+use crate::simulate::merge::{check_shards, mark_merged};
 
 /// The run.json keys that must agree across shards.
 pub const SAME: [&str; 5] = ["fit", "model", "settings", "seed", "parameters"];
@@ -77,15 +77,7 @@ pub fn merge(dirs: &[PathBuf], out: &OutputDir) -> Result<(), BootstrapError> {
     let summary = summarise(&names, &estimates, &rows);
     out.write_with("bootstrap_summary.csv", |w| write_summary(w, &summary))?;
     let mut run: Value = template;
-    run["shard"] = Value::Null;
-    run["merged_from"] = json!(shards
-        .iter()
-        .map(|s| s.1.display().to_string())
-        .collect::<Vec<_>>());
-    run["elapsed_seconds"] = json!(shards
-        .iter()
-        .map(|s| s.2["elapsed_seconds"].as_f64().unwrap_or(0.0))
-        .sum::<f64>());
+    mark_merged(&mut run, &shards);
     let text = serde_json::to_string_pretty(&run).unwrap_or_default();
     out.write("run.json", text.as_bytes())?;
     Ok(())

@@ -17,12 +17,12 @@ use std::time::Instant;
 use serde_json::json;
 
 use super::fit_dir::FitRun;
+use super::input;
 use super::{CliError, OutArgs};
 use cartkin::bootstrap::{
     run_replicates, strata_of, summarise, write_replicates, write_summary, Refit, ReplicateStatus,
     StartedModel, Strata,
 };
-use cartkin::cluster::ShardSpec;
 use cartkin::report::sha256_hex;
 use cartkin::simulate::from_fit::{is_population_fit, FittedPopulation};
 use cartkin::simulate::Omega;
@@ -54,10 +54,6 @@ pub struct BootstrapArgs {
     pub slurm: super::slurm::SlurmArgs,
     #[command(flatten)]
     pub out: OutArgs,
-}
-
-fn input(e: impl std::fmt::Display) -> CliError {
-    CliError::Input(e.to_string())
 }
 
 /// The `estimate` column of `parameters.csv` by parameter name.
@@ -97,13 +93,7 @@ pub fn run(a: BootstrapArgs) -> Result<(), CliError> {
         }
         return super::slurm::run_as_array("bootstrap", &a.out, &a.slurm);
     }
-    let shard = match &a.shard {
-        Some(s) => s
-            .parse::<ShardSpec>()
-            .and_then(ShardSpec::resolve_from_process)
-            .map_err(input)?,
-        None => None,
-    };
+    let shard = super::slurm::shard(a.shard.as_deref())?;
     if a.n == 0 {
         return Err(input("--n 0: expected at least 1 replicate"));
     }
@@ -188,9 +178,7 @@ pub fn run(a: BootstrapArgs) -> Result<(), CliError> {
         "elapsed_seconds": elapsed,
         "versions": { "cartkin": env!("CARGO_PKG_VERSION") },
     });
-    let text = serde_json::to_string_pretty(&run)
-        .map_err(|e| CliError::Numerical(format!("run.json: {e}")))?;
-    out.write("run.json", text.as_bytes())?;
+    super::write_run_json(&out, &run)?;
     println!(
         "bootstrap: {} of {} replicates converged ({elapsed:.2} s) -> {}: bootstrap.csv, bootstrap_summary.csv, run.json",
         count(ReplicateStatus::Converged),

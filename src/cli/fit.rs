@@ -20,21 +20,23 @@
 //! (the tables are still written, for diagnosis).
 
 use std::collections::BTreeMap;
-use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::time::Instant;
 
 use serde_json::json;
 
 use super::data_args::DataArgs;
+use super::progress::SubjectProgress;
 use super::{CliError, OutArgs};
 
 mod population;
 mod saem;
 use cartkin::data::{Analyte, DvidMap};
 use cartkin::estimate::tables::{write_individual, write_parameters, write_predictions};
+use cartkin::estimate::ParameterMap;
 use cartkin::estimate::{fit_individuals_observed, summarise, FitOptions, FitSettings, FitStatus};
-use cartkin::model::{Model, Predict};
+use cartkin::model::{Model, Parameter, Predict};
+use cartkin::report::OutputDir;
 use cartkin::report::{sha256_file, sha256_hex};
 
 /// Estimation method.
@@ -290,28 +292,11 @@ pub fn run(args: FitArgs) -> Result<(), CliError> {
         fixed: fixed.clone(),
         settings: checked,
     };
-    let bar = if std::io::stderr().is_terminal() {
-        let pb = indicatif::ProgressBar::new(dataset.subjects.len() as u64);
-        pb.set_style(
-            indicatif::ProgressStyle::with_template(
-                "{elapsed_precise} [{bar:40}] {pos}/{len} subjects ({eta})",
-            )
-            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
-        );
-        Some(pb)
-    } else {
-        None
-    };
-    let progress = |k: u64| {
-        if let Some(pb) = &bar {
-            pb.inc(k);
-        }
-    };
+    let bar = SubjectProgress::new(dataset.subjects.len() as u64);
+    let progress = |k: u64| bar.inc(k);
     let fit =
         fit_individuals_observed(&model, dataset, &options, &progress).map_err(|e| input(&e))?;
-    if let Some(pb) = &bar {
-        pb.finish_and_clear();
-    }
+    bar.finish();
     let rows = summarise(&model, &fit);
 
     let dir = args.out.prepare("fit")?;
@@ -338,34 +323,14 @@ pub fn run(args: FitArgs) -> Result<(), CliError> {
     }
     let count = |st: FitStatus| fit.subjects.iter().filter(|s| s.status == st).count();
     let params = model.parameters();
-    let data_sha = sha256_file(&args.data)
-        .map_err(|e| CliError::Input(format!("cannot read {}: {e}", args.data.display())))?;
     let run = json!({
         "command": "fit",
         "method": "individual",
-        "inputs": { "data": {
-            "path": args.data.display().to_string(),
-            "sha256": data_sha,
-            "time_unit": args.read.unit()?.name(),
-            "time_varying": args.read.time_varying,
-            "dvid_map": args.read.dvid_map,
-            "relative_path": cartkin::report::relative_path(dir.path(), &args.data)
-                .map(|p| p.display().to_string()),
-        } },
+        "inputs": inputs_json(&args, &dir)?,
         "time_unit": model.time_unit().name(),
-        "model": {
-            "name": model.name(),
-            "origin": model.origin(),
-            // A model file relative to this directory, for `simulate --fit` after a move.
-            "path": cartkin::report::relative_path(dir.path(), std::path::Path::new(model.origin()))
-                .map(|p| p.display().to_string()),
-            "sha256": sha256_hex(model.source().as_bytes()),
-        },
+        "model": model_json(&model, &dir),
         "free_parameters": fit.map.free.iter().map(|&i| params[i].name.clone()).collect::<Vec<_>>(),
-        "fixed": params.iter().enumerate()
-            .filter(|(i, _)| !fit.map.free.contains(i))
-            .map(|(i, p)| (p.name.clone(), json!(fit.map.base[i])))
-            .collect::<serde_json::Map<_, _>>(),
+        "fixed": fixed_json(params, &fit.map),
         "analytes": options.analytes.as_ref().map(|a| a.iter().map(|x| x.to_string()).collect::<Vec<_>>()),
         "observations": {
             "used": fit.subjects.iter().map(|s| s.usage.used).sum::<usize>(),
@@ -400,9 +365,7 @@ pub fn run(args: FitArgs) -> Result<(), CliError> {
         "solver": solver_json(&model),
         "elapsed_seconds": started.elapsed().as_secs_f64(),
     });
-    let text = serde_json::to_string_pretty(&run)
-        .map_err(|e| CliError::Numerical(format!("run.json: {e}")))?;
-    dir.write("run.json", text.as_bytes())?;
+    super::write_run_json(&dir, &run)?;
     super::report::write_plots(&dir, &args.plots, super::report::Plotted::Fit)?;
 
     let reached = fit
@@ -435,6 +398,46 @@ pub fn run(args: FitArgs) -> Result<(), CliError> {
         )));
     }
     Ok(())
+}
+
+/// run.json `inputs` of a fit: the data file, its digest and how it was read.
+fn inputs_json(args: &FitArgs, dir: &OutputDir) -> Result<serde_json::Value, CliError> {
+    let data_sha = sha256_file(&args.data)
+        .map_err(|e| CliError::Input(format!("cannot read {}: {e}", args.data.display())))?;
+    Ok(json!({ "data": {
+        "path": args.data.display().to_string(),
+        "sha256": data_sha,
+        "time_unit": args.read.unit()?.name(),
+        "time_varying": args.read.time_varying,
+        "dvid_map": args.read.dvid_map,
+        "relative_path": cartkin::report::relative_path(dir.path(), &args.data)
+            .map(|p| p.display().to_string()),
+    } }))
+}
+
+/// run.json `model` of a fit, with the model file relative to the output directory (for
+/// `simulate --fit`, `vpc` and `bootstrap` after a move).
+fn model_json(model: &Model, dir: &OutputDir) -> serde_json::Value {
+    json!({
+        "name": model.name(),
+        "origin": model.origin(),
+        "path": cartkin::report::relative_path(dir.path(), std::path::Path::new(model.origin()))
+            .map(|p| p.display().to_string()),
+        "sha256": sha256_hex(model.source().as_bytes()),
+    })
+}
+
+/// run.json `fixed`: the parameters held at their values, by name.
+fn fixed_json(
+    params: &[Parameter],
+    map: &ParameterMap,
+) -> serde_json::Map<String, serde_json::Value> {
+    params
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| !map.free.contains(i))
+        .map(|(i, p)| (p.name.clone(), json!(map.base[i])))
+        .collect()
 }
 
 /// The ODE solver's settings and its work summed over the whole fit (all zero for a

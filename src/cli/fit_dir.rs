@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 use serde_json::Value;
 
 use super::data_args::DataArgs;
+use super::input;
 use super::simulate::model_of_fit;
 use super::CliError;
 use cartkin::data::{Analyte, Dataset};
@@ -34,10 +35,6 @@ pub struct FitRun {
     pub analytes: Option<Vec<Analyte>>,
     /// Parameters held fixed in the fit, with their values.
     pub fixed: Vec<(String, f64)>,
-}
-
-fn input(m: impl std::fmt::Display) -> CliError {
-    CliError::Input(m.to_string())
 }
 
 impl FitRun {

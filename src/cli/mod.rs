@@ -9,6 +9,7 @@ mod fit_dir;
 mod merge;
 mod models;
 mod nca;
+mod progress;
 mod report;
 mod simulate;
 mod simulate_data;
@@ -67,6 +68,22 @@ pub enum CliError {
     /// A numerical failure that could not be recovered (exit 2).
     #[error("{0}")]
     Numerical(String),
+}
+
+/// Write `run` as the output directory's pretty-printed run.json.
+pub(crate) fn write_run_json(
+    dir: &cartkin::report::OutputDir,
+    run: &serde_json::Value,
+) -> Result<(), CliError> {
+    let text = serde_json::to_string_pretty(run)
+        .map_err(|e| CliError::Numerical(format!("run.json: {e}")))?;
+    dir.write("run.json", text.as_bytes())?;
+    Ok(())
+}
+
+/// A bad-input error with the message of `e`.
+pub(crate) fn input(e: impl std::fmt::Display) -> CliError {
+    CliError::Input(e.to_string())
 }
 
 impl CliError {

@@ -7,13 +7,13 @@
 //! checking that its summary arrays fit in the available memory
 //! ([`cartkin::simulate::memory`]).
 
-use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use super::data_args::DataArgs;
+use super::input;
+use super::progress::SubjectProgress;
 use super::{CliError, OutArgs};
-use cartkin::cluster::ShardSpec;
 use cartkin::data::TimeUnit;
 use cartkin::model::Model;
 use cartkin::report::sha256_hex;
@@ -148,10 +148,6 @@ pub struct SimulateArgs {
     pub out: OutArgs,
     #[command(flatten)]
     pub plots: super::report::PlotArgs,
-}
-
-pub(super) fn input(e: impl std::fmt::Display) -> CliError {
-    CliError::Input(e.to_string())
 }
 
 fn from_sim(e: SimulateError) -> CliError {
@@ -448,13 +444,7 @@ fn design_of(
         }
     }
     design.residual_error = a.with_error;
-    design.shard = match &a.shard {
-        Some(s) => s
-            .parse::<ShardSpec>()
-            .and_then(ShardSpec::resolve_from_process)
-            .map_err(|e| input(e.to_string()))?,
-        None => None,
-    };
+    design.shard = super::slurm::shard(a.shard.as_deref())?;
     Ok((model, design, scenario))
 }
 
@@ -509,23 +499,8 @@ pub fn run(a: SimulateArgs) -> Result<(), CliError> {
     let out = a.out.prepare("simulate")?;
 
     let n = design.subject_range().len() as u64;
-    let bar = if std::io::stderr().is_terminal() {
-        let pb = indicatif::ProgressBar::new(n);
-        pb.set_style(
-            indicatif::ProgressStyle::with_template(
-                "{elapsed_precise} [{bar:40}] {pos}/{len} subjects ({eta})",
-            )
-            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
-        );
-        Some(pb)
-    } else {
-        None
-    };
-    let progress = |k: u64| {
-        if let Some(pb) = &bar {
-            pb.inc(k);
-        }
-    };
+    let bar = SubjectProgress::new(n);
+    let progress = |k: u64| bar.inc(k);
     let start = Instant::now();
     let mut sink = ResultSink::new(&out, &design, profiles, a.as_dataset).map_err(from_sim)?;
     let chunk = chunk_size(design.design.times.len() * design.analytes.len());
@@ -533,9 +508,7 @@ pub fn run(a: SimulateArgs) -> Result<(), CliError> {
         .install(|| simulate_streamed(&model, &design, &mut sink, chunk, &progress))
         .map_err(from_sim)?;
     let elapsed = start.elapsed().as_secs_f64();
-    if let Some(pb) = &bar {
-        pb.finish_and_clear();
-    }
+    bar.finish();
     let ctx = RunContext {
         model: ModelInfo {
             name: cartkin::model::Predict::name(&model).to_string(),

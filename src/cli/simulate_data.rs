@@ -19,7 +19,8 @@ use std::time::Instant;
 
 use serde_json::json;
 
-use super::simulate::{fitted_model, input, name_value, read_omega, SimulateArgs};
+use super::input;
+use super::simulate::{fitted_model, name_value, read_omega, SimulateArgs};
 use super::CliError;
 use cartkin::model::{Model, Predict};
 use cartkin::report::{sha256_file, sha256_hex};
@@ -181,9 +182,7 @@ pub fn run(a: &SimulateArgs) -> Result<(), CliError> {
         "elapsed_seconds": elapsed,
         "version": env!("CARGO_PKG_VERSION"),
     });
-    let text = serde_json::to_string_pretty(&run)
-        .map_err(|e| CliError::Numerical(format!("run.json: {e}")))?;
-    out.write("run.json", text.as_bytes())?;
+    super::write_run_json(&out, &run)?;
     println!(
         "simulated {} record{} ({} subject{}, {} replicate{}; times in {}) -> {}: records.csv, run.json",
         rows.len(),

@@ -3,9 +3,22 @@
 
 use std::path::{Path, PathBuf};
 
-use cartkin::cluster::{sbatch_available, submit, ArrayJob};
+use cartkin::cluster::{sbatch_available, submit, ArrayJob, ShardSpec};
+use cartkin::simulate::Shard;
 
 use super::{CliError, OutArgs};
+
+/// The shard of a `--shard i/N|slurm|auto` argument (`auto` and `slurm` from the
+/// process environment); `None` without the argument.
+pub fn shard(arg: Option<&str>) -> Result<Option<Shard>, CliError> {
+    match arg {
+        Some(s) => s
+            .parse::<ShardSpec>()
+            .and_then(ShardSpec::resolve_from_process)
+            .map_err(|e| CliError::Input(e.to_string())),
+        None => Ok(None),
+    }
+}
 
 /// Options of commands that can run as a Slurm job array.
 #[derive(Debug, Clone, Default, clap::Args)]

@@ -8,8 +8,8 @@ use std::time::Instant;
 
 use serde_json::json;
 
+use super::input;
 use super::{CliError, OutArgs};
-use cartkin::cluster::ShardSpec;
 use cartkin::model::{Model, Predict};
 use cartkin::report::sha256_hex;
 use cartkin::simulate::scenario::LoadedScenario;
@@ -52,10 +52,6 @@ pub struct TrialArgs {
     pub out: OutArgs,
 }
 
-fn input(e: impl std::fmt::Display) -> CliError {
-    CliError::Input(e.to_string())
-}
-
 fn from_trial(e: TrialError) -> CliError {
     match e {
         TrialError::Simulate(SimulateError::Predict { .. }) => CliError::Numerical(e.to_string()),
@@ -73,13 +69,7 @@ pub fn run(a: TrialArgs) -> Result<(), CliError> {
         }
         return super::slurm::run_as_array("trial", &a.out, &a.slurm);
     }
-    let shard = match &a.shard {
-        Some(s) => s
-            .parse::<ShardSpec>()
-            .and_then(ShardSpec::resolve_from_process)
-            .map_err(input)?,
-        None => None,
-    };
+    let shard = super::slurm::shard(a.shard.as_deref())?;
     let sc = LoadedScenario::read(&a.scenario).map_err(|e| input(e.to_string()))?;
     let levels = sc.scenario.dose_levels.len();
     let settings = TrialSettings::parse(&sc.file, &sc.text, levels).map_err(from_trial)?;

@@ -21,6 +21,7 @@ use std::time::Instant;
 use serde_json::json;
 
 use super::fit_dir::FitRun;
+use super::input;
 use super::{CliError, OutArgs};
 use cartkin::model::Predict;
 use cartkin::report::sha256_hex;
@@ -54,10 +55,6 @@ pub struct VpcArgs {
     pub out: OutArgs,
     #[command(flatten)]
     pub plots: super::report::PlotArgs,
-}
-
-fn input(e: impl std::fmt::Display) -> CliError {
-    CliError::Input(e.to_string())
 }
 
 /// Run `cartkin vpc`.
@@ -147,9 +144,7 @@ pub fn run(a: VpcArgs) -> Result<(), CliError> {
         "elapsed_seconds": elapsed,
         "versions": { "cartkin": env!("CARGO_PKG_VERSION") },
     });
-    let text = serde_json::to_string_pretty(&run)
-        .map_err(|e| CliError::Numerical(format!("run.json: {e}")))?;
-    out.write("run.json", text.as_bytes())?;
+    super::write_run_json(&out, &run)?;
     super::report::write_plots(
         &out,
         &a.plots,

@@ -45,8 +45,8 @@ pub use records::{SkipReason, SkippedRecord};
 pub use summary::{AnalyteSummary, CovariateSummary, DoseLevel, Summary};
 pub use time_unit::TimeUnit;
 pub use types::{
-    Analyte, CovariateValue, Covariates, Dataset, Dose, Observation, Subject, RESET_TARGET,
-    STANDARD_ANALYTES, UNLABELLED,
+    step_at, Analyte, CovariateValue, Covariates, Dataset, Dose, Observation, Subject,
+    RESET_TARGET, STANDARD_ANALYTES, UNLABELLED,
 };
 pub use writer::write_csv;
 

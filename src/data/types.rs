@@ -153,6 +153,17 @@ pub struct Covariates {
     pub varying: BTreeMap<String, Vec<(f64, CovariateValue)>>,
 }
 
+/// The value of a time-varying covariate at time `t`: the last step at or before `t`, or
+/// the first step when `t` precedes all of them (`steps` sorted by time).
+pub fn step_at(steps: &[(f64, CovariateValue)], t: f64) -> Option<&CovariateValue> {
+    steps
+        .iter()
+        .rev()
+        .find(|(ts, _)| *ts <= t)
+        .or_else(|| steps.first())
+        .map(|(_, v)| v)
+}
+
 impl Covariates {
     /// A numeric covariate at time `t` (constant, or the last step at or before `t`,
     /// or the first step when `t` precedes all of them).
@@ -160,14 +171,7 @@ impl Covariates {
         let key = name.to_ascii_uppercase();
         let value = match self.constant.get(&key) {
             Some(v) => Some(v),
-            None => self.varying.get(&key).and_then(|steps| {
-                steps
-                    .iter()
-                    .rev()
-                    .find(|(ts, _)| *ts <= t)
-                    .or_else(|| steps.first())
-                    .map(|(_, v)| v)
-            }),
+            None => self.varying.get(&key).and_then(|steps| step_at(steps, t)),
         };
         match value {
             Some(CovariateValue::Numeric(x)) => Some(*x),

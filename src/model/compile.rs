@@ -60,6 +60,16 @@ pub(crate) struct Gen<'a> {
 }
 
 impl<'a> Gen<'a> {
+    /// The covariates: name, default value and slot.
+    pub fn covariates(&self) -> Vec<(String, f64, Slot)> {
+        self.decls
+            .covariates
+            .iter()
+            .zip(&self.cov_slots)
+            .map(|((name, default, _), s)| (name.text.clone(), *default, *s))
+            .collect()
+    }
+
     /// Lay out the fixed slots and compile the individual-level lets.
     pub fn new(decls: &'a Decls) -> Gen<'a> {
         let mut g = Gen {

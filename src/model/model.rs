@@ -491,12 +491,7 @@ fn build(source: &str) -> Result<Model, Located> {
             .collect::<Result<Vec<_>, Located>>()?,
         template: gen.template(),
         param_slots: gen.param_slots.clone(),
-        covariates: decls
-            .covariates
-            .iter()
-            .zip(&gen.cov_slots)
-            .map(|((n, d, _), s)| (n.text.clone(), *d, *s))
-            .collect(),
+        covariates: gen.covariates(),
         state_slots: gen.state_slots.clone(),
         init_slots,
         deriv_slots,

@@ -33,7 +33,7 @@ use super::model::Model;
 use super::spec::{Individual, Output, Parameter, Predict, PredictError};
 use super::vm::Slot;
 use super::workspace::Workspace;
-use crate::data::{CovariateValue, Dose, TimeUnit};
+use crate::data::{step_at, CovariateValue, Dose, TimeUnit};
 use crate::solve::{OdeSystem, SolveError, SolveStats, Solver};
 
 /// The state index of a reset event.
@@ -556,16 +556,7 @@ impl Model {
         varying: &[(Slot, &[(f64, CovariateValue)])],
         t: f64,
     ) -> Result<(), PredictError> {
-        for (slot, steps) in varying {
-            let step = steps
-                .iter()
-                .rev()
-                .find(|(ts, _)| *ts <= t)
-                .or_else(|| steps.first());
-            if let Some((_, CovariateValue::Numeric(x))) = step {
-                s[*slot as usize] = *x;
-            }
-        }
+        set_covariates(s, varying, t);
         self.code.individual.run(s);
         if self.code.doses.iter().any(|d| !s[d.1 as usize].is_finite()) {
             return Err(self.non_finite(&self.code.individual, s, t));
@@ -837,6 +828,15 @@ fn apply_events(
             }
         } else if time <= t && t < time + duration {
             rates[state] += amount / duration;
+        }
+    }
+}
+
+/// Set the slots of the time-varying covariates to their numeric values at `t`.
+pub(crate) fn set_covariates(s: &mut [f64], varying: &[(Slot, &[(f64, CovariateValue)])], t: f64) {
+    for (slot, steps) in varying {
+        if let Some(CovariateValue::Numeric(x)) = step_at(steps, t) {
+            s[*slot as usize] = *x;
         }
     }
 }

@@ -35,7 +35,7 @@ use super::derive::{Differentiator, Var};
 use super::error::{Located, Pos};
 use super::model::Model;
 use super::parser::parse;
-use super::predict::{dose_context, open_segment, segment_ends};
+use super::predict::{dose_context, open_segment, segment_ends, set_covariates};
 use super::resolve::Decls;
 use super::spec::{Individual, PredictError};
 use super::vm::Slot;
@@ -173,12 +173,7 @@ pub(crate) fn compile(source: &str, native: bool) -> Result<SensitivityCode, Loc
             .collect::<Result<Vec<_>, Located>>()?,
         template: gen.template(),
         param_slots: gen.param_slots.clone(),
-        covariates: decls
-            .covariates
-            .iter()
-            .zip(&gen.cov_slots)
-            .map(|((name, default, _), s)| (name.text.clone(), *default, *s))
-            .collect(),
+        covariates: gen.covariates(),
         first_state: gen.state_slots.first().map_or(0, |s| *s as usize),
         params,
         init,
@@ -218,7 +213,34 @@ struct Augmented<'a> {
     floor: f64,
 }
 
-impl Augmented<'_> {
+impl<'a> Augmented<'a> {
+    fn new(
+        code: &'a SensitivityCode,
+        slots: &'a mut [f64],
+        (rates, drates): (&'a [f64], &'a [f64]),
+        n: usize,
+        range: (f64, f64),
+        floor: f64,
+    ) -> Self {
+        Augmented {
+            code,
+            slots,
+            rates,
+            drates,
+            n,
+            range,
+            floor,
+        }
+    }
+
+    /// dy/dt at (t, y), f plus the infusion rates, with comparisons seeing `range`.
+    fn state_rates(&mut self, t: f64, y: &[f64], range: (f64, f64), out: &mut [f64]) {
+        self.evaluate(t, y, range);
+        for (i, o) in out.iter_mut().enumerate() {
+            *o = self.slots[self.code.f[i] as usize] + self.rates[i];
+        }
+    }
+
     /// Run the derivative right-hand side at (t, y) with comparisons seeing `range`.
     fn evaluate(&mut self, t: f64, y: &[f64], range: (f64, f64)) {
         let s = &mut *self.slots;
@@ -493,7 +515,8 @@ impl Model {
         let floor = DELTA_FLOOR.min(self.solver.atol / self.solver.rtol);
         let (mut t, mut k, mut bi) = (t0, 0, 0);
         let mut range = (f64::NEG_INFINITY, f64::INFINITY);
-        let mut f_before = vec![0.0; n];
+        // f + rates just before and just after the stops at a jump
+        let (mut f_before, mut f_after) = (vec![0.0; n], vec![0.0; n]);
         loop {
             let jump: Vec<&Vec<f64>> = stops
                 .iter()
@@ -501,19 +524,12 @@ impl Model {
                 .map(|x| &x.1)
                 .collect();
             if !jump.is_empty() {
-                let mut sys = Augmented {
-                    code,
-                    slots: s,
-                    rates: &rates,
-                    drates: &drates,
-                    n,
+                Augmented::new(code, s, (&rates, &drates), n, range, floor).state_rates(
+                    t,
+                    &z,
                     range,
-                    floor,
-                };
-                sys.evaluate(t, &z, range);
-                for (i, f) in f_before.iter_mut().enumerate() {
-                    *f = sys.slots[code.f[i] as usize] + rates[i];
-                }
+                    &mut f_before,
+                );
             }
             if !varying.is_empty() {
                 covariates_at(code, s, varying, t);
@@ -522,18 +538,14 @@ impl Model {
             if !jump.is_empty() {
                 let end = breaks.get(bi).copied().unwrap_or(t_end).max(t);
                 let after = open_segment(t, end);
-                let mut sys = Augmented {
-                    code,
-                    slots: s,
-                    rates: &rates,
-                    drates: &drates,
-                    n,
-                    range: after,
-                    floor,
-                };
-                sys.evaluate(t, &z, after);
+                Augmented::new(code, s, (&rates, &drates), n, after, floor).state_rates(
+                    t,
+                    &z,
+                    after,
+                    &mut f_after,
+                );
                 for i in 0..n {
-                    let df = f_before[i] - (sys.slots[code.f[i] as usize] + rates[i]);
+                    let df = f_before[i] - f_after[i];
                     for dtau in &jump {
                         for kk in 0..p {
                             z[n + i * p + kk] += df * dtau[kk];
@@ -556,15 +568,7 @@ impl Model {
             }
             let j = k + times[k..].iter().take_while(|x| **x < next).count();
             range = open_segment(t, next);
-            let mut sys = Augmented {
-                code,
-                slots: s,
-                rates: &rates,
-                drates: &drates,
-                n,
-                range,
-                floor,
-            };
+            let mut sys = Augmented::new(code, s, (&rates, &drates), n, range, floor);
             let base = k;
             let mut sink = |i: usize, zi: &[f64]| {
                 zs[(base + i) * m..(base + i + 1) * m].copy_from_slice(zi);
@@ -597,16 +601,7 @@ fn covariates_at(
     varying: &[(Slot, &[(f64, CovariateValue)])],
     t: f64,
 ) {
-    for (slot, steps) in varying {
-        let step = steps
-            .iter()
-            .rev()
-            .find(|(ts, _)| *ts <= t)
-            .or_else(|| steps.first());
-        if let Some((_, CovariateValue::Numeric(x))) = step {
-            s[*slot as usize] = *x;
-        }
-    }
+    set_covariates(s, varying, t);
     code.individual.run(s);
 }
 

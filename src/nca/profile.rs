@@ -110,19 +110,7 @@ impl Profile {
 
     /// A profile of quantified values (e.g. a simulated trajectory).
     pub fn from_values(times: &[f64], values: &[f64]) -> Result<Self, NcaError> {
-        if times.len() != values.len() {
-            return Err(NcaError::LengthMismatch {
-                times: times.len(),
-                values: values.len(),
-            });
-        }
-        Profile::new(
-            times
-                .iter()
-                .zip(values)
-                .map(|(&t, &v)| Sample::measured(t, v))
-                .collect(),
-        )
+        Profile::from_pairs(times, values, Sample::measured)
     }
 
     /// A profile of simulated values observed through an assay with limit `lloq`:
@@ -139,6 +127,21 @@ impl Profile {
                 expected: "a finite number > 0",
             });
         }
+        Profile::from_pairs(times, values, |t, v| {
+            if v < lloq {
+                Sample::blq(t, lloq)
+            } else {
+                Sample::measured(t, v)
+            }
+        })
+    }
+
+    /// A profile of one sample per (time, value) pair.
+    fn from_pairs(
+        times: &[f64],
+        values: &[f64],
+        sample: impl Fn(f64, f64) -> Sample,
+    ) -> Result<Self, NcaError> {
         if times.len() != values.len() {
             return Err(NcaError::LengthMismatch {
                 times: times.len(),
@@ -149,13 +152,7 @@ impl Profile {
             times
                 .iter()
                 .zip(values)
-                .map(|(&t, &v)| {
-                    if v < lloq {
-                        Sample::blq(t, lloq)
-                    } else {
-                        Sample::measured(t, v)
-                    }
-                })
+                .map(|(&t, &v)| sample(t, v))
                 .collect(),
         )
     }

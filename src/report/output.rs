@@ -100,18 +100,24 @@ impl OutputDir {
     }
 }
 
+/// The temporary name of `target` while it is written: `.<name>.tmp-<pid>` in the same
+/// directory.
+fn temporary_path(target: &Path) -> PathBuf {
+    let dir = target.parent().unwrap_or_else(|| Path::new("."));
+    let name = target
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    dir.join(format!(".{name}.tmp-{}", std::process::id()))
+}
+
 /// Write `bytes` to `target` through a temporary file in the same directory and a rename.
 pub fn write_atomic(target: &Path, bytes: &[u8]) -> Result<(), OutputError> {
     let io_err = |source| OutputError::Io {
         path: target.into(),
         source,
     };
-    let dir = target.parent().unwrap_or_else(|| Path::new("."));
-    let name = target
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
+    let tmp = temporary_path(target);
     let result = (|| {
         let mut f = fs::File::create(&tmp)?;
         f.write_all(bytes)?;
@@ -136,12 +142,7 @@ pub struct AtomicFile {
 impl AtomicFile {
     /// Start writing `target` (through `.<name>.tmp-<pid>`).
     pub fn create(target: &Path) -> Result<Self, OutputError> {
-        let dir = target.parent().unwrap_or_else(|| Path::new("."));
-        let name = target
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
+        let tmp = temporary_path(target);
         let file = fs::File::create(&tmp).map_err(|source| OutputError::Io {
             path: target.into(),
             source,

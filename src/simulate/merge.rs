@@ -335,6 +335,20 @@ fn level_sizes(run: &Value) -> Vec<(f64, usize)> {
 /// One shard directory of a run: its 1-based index, its path and its `run.json`.
 pub type ShardDir = (usize, PathBuf, Value);
 
+/// Make a shard's `run.json` that of the merged run: no `shard`, `merged_from` the shard
+/// directories in order, `elapsed_seconds` summed over the shards.
+pub fn mark_merged(run: &mut Value, shards: &[ShardDir]) {
+    run["shard"] = Value::Null;
+    run["merged_from"] = json!(shards
+        .iter()
+        .map(|s| s.1.display().to_string())
+        .collect::<Vec<_>>());
+    run["elapsed_seconds"] = json!(shards
+        .iter()
+        .map(|s| s.2["elapsed_seconds"].as_f64().unwrap_or(0.0))
+        .sum::<f64>());
+}
+
 /// Read the `run.json` of every shard directory of a `cartkin COMMAND --shard i/N` run
 /// and check that they make one whole run: all from `command`, every shard 1..=N present
 /// exactly once, and the same `same` keys (model, settings, …) in each. The shards come
@@ -457,16 +471,8 @@ pub fn merge(dirs: &[PathBuf], out: &OutputDir) -> Result<(), SimulateError> {
     }
     let mut run = template;
     let total = run["settings"]["total_subjects"].as_u64().unwrap_or(0);
-    run["shard"] = Value::Null;
+    mark_merged(&mut run, &shards);
     run["subjects"] = json!({"first_id": 1, "last_id": total, "count": total});
-    run["merged_from"] = json!(ordered
-        .iter()
-        .map(|d| d.display().to_string())
-        .collect::<Vec<_>>());
-    run["elapsed_seconds"] = json!(shards
-        .iter()
-        .map(|s| s.2["elapsed_seconds"].as_f64().unwrap_or(0.0))
-        .sum::<f64>());
     run["files"] = Value::Object(hashes);
     let text = serde_json::to_string_pretty(&run).unwrap_or_default() + "\n";
     out.write("run.json", text.as_bytes())?;

@@ -41,7 +41,7 @@
 //! *Solving Ordinary Differential Equations II*, 2nd ed., Springer 1996; L. R. Petzold,
 //! SIAM J. Sci. Stat. Comput. 4 (1983) 136–148 (LSODA).
 
-use super::{dopri5, rodas4, Finish, OdeSystem, Segment, SolveError, SolveStats};
+use super::{dopri5, rodas4, step, Finish, OdeSystem, Segment, SolveError, SolveStats};
 
 /// A Dopri5 step with estimated h·|λ| above this is stability-bound (stiff).
 pub(crate) const STIFF_EDGE: f64 = 2.0;
@@ -106,9 +106,9 @@ pub(crate) fn integrate<S: OdeSystem + ?Sized>(
         let offset = first_output;
         let mut shifted = |i: usize, v: &[f64]| sink(offset + i, v);
         let finish = if stiff {
-            rodas.integrate(sys, &part, y, &mut shifted, stats)?
+            step::integrate(rodas, sys, &part, y, &mut shifted, stats)?
         } else {
-            dopri.integrate(sys, &part, y, &mut shifted, stats)?
+            step::integrate(dopri, sys, &part, y, &mut shifted, stats)?
         };
         match finish {
             Finish::Done => return Ok(Finish::Done),

@@ -27,11 +27,9 @@
 //! Equations I.* 2nd ed., Springer 1993; J. R. Dormand, P. J. Prince, J. Comput. Appl.
 //! Math. 6 (1980) 19–26.
 
-use super::auto::{StiffnessWatch, NONSTIFF_RUN, STIFF_EDGE};
-use super::{
-    error_norm, first_non_finite, initial_step, Finish, OdeSystem, OutputCursor, Segment,
-    SolveError, SolveStats,
-};
+use super::auto::{NONSTIFF_RUN, STIFF_EDGE};
+use super::step::{StepControl, Stepper, Trial};
+use super::{error_norm, first_non_finite, zeroed, OdeSystem, Segment, SolveError, SolveStats};
 
 const C2: f64 = 0.2;
 const C3: f64 = 0.3;
@@ -73,6 +71,8 @@ const D7: f64 = 69997945.0 / 29380423.0;
 /// Step-control constants of DOPRI5.
 const SAFE: f64 = 0.9;
 const BETA: f64 = 0.04;
+/// The exponent of the current error in the PI controller.
+const EXPO1: f64 = 0.2 - BETA * 0.75;
 const FAC_MIN: f64 = 0.2; // h_new ≥ 0.2 h
 const FAC_MAX: f64 = 10.0; // h_new ≤ 10 h
 /// Shrink factor after a trial step with a non-finite state.
@@ -97,135 +97,11 @@ impl Workspace {
 
     pub fn resize(&mut self, n: usize) {
         self.n = n;
-        for v in self.k.iter_mut().chain(self.rcont.iter_mut()).chain([
-            &mut self.y1,
-            &mut self.ytmp,
-            &mut self.err,
-            &mut self.dense,
-        ]) {
-            v.clear();
-            v.resize(n, 0.0);
-        }
-    }
-
-    /// Integrate one segment (see [`super::Solver::integrate`]).
-    pub fn integrate<S: OdeSystem + ?Sized>(
-        &mut self,
-        sys: &mut S,
-        seg: &Segment<'_>,
-        y: &mut [f64],
-        sink: &mut dyn FnMut(usize, &[f64]),
-        stats: &mut SolveStats,
-    ) -> Result<Finish, SolveError> {
-        let (t0, t1) = (seg.t0, seg.t1);
-        if let Some(state) = first_non_finite(y) {
-            return Err(SolveError::NonFinite { time: t0, state });
-        }
-        let mut cursor = OutputCursor::start(seg.outputs, t0, y, sink);
-        if t1 == t0 {
-            return Ok(Finish::Done);
-        }
-        let (rtol, atol) = (seg.options.rtol, seg.options.atol);
-        let h_max = seg.h_max();
-
-        sys.rhs(t0, y, &mut self.k[0]);
-        stats.rhs_evals += 1;
-        if let Some(state) = first_non_finite(&self.k[0]) {
-            return Err(SolveError::NonFinite { time: t0, state });
-        }
-        let mut h = match seg.h_init {
-            Some(h) => h.min(h_max),
-            None => self.initial_step(sys, t0, y, h_max, rtol, atol, stats),
-        };
-
-        let expo1 = 0.2 - BETA * 0.75;
-        let mut facold: f64 = 1e-4;
-        let mut reject = false;
-        let mut last = false;
-        let mut steps = 0usize;
-        let mut t = t0;
-        // Index of the state that made the last rejected trial non-finite.
-        let mut non_finite: Option<usize> = None;
-        let mut watch = StiffnessWatch::default();
-        let mut hand_over = false;
-
-        loop {
-            if steps >= seg.max_steps {
-                return Err(SolveError::TooManySteps { time: t, steps });
-            }
-            if t + 1.01 * h >= t1 {
-                h = t1 - t;
-                last = true;
-            }
-            // A step landing exactly on t1 is always allowed (however short the rest of
-            // the segment); otherwise the step must stay resolvable in t.
-            if !last && (0.1 * h <= t.abs() * f64::EPSILON || h < f64::MIN_POSITIVE) {
-                return Err(match non_finite {
-                    Some(state) => SolveError::NonFinite { time: t, state },
-                    None => SolveError::StepSizeTooSmall { time: t, step: h },
-                });
-            }
-            steps += 1;
-            stats.steps += 1;
-
-            self.stages(sys, t, h, y);
-            stats.rhs_evals += 6;
-
-            let bad = first_non_finite(&self.err)
-                .or_else(|| first_non_finite(&self.y1))
-                .or_else(|| first_non_finite(&self.k[6]));
-            if let Some(state) = bad {
-                non_finite = Some(state);
-                stats.rejected += 1;
-                reject = true;
-                last = false;
-                h *= NON_FINITE_SHRINK;
-                continue;
-            }
-            let err = error_norm(&self.err, y, &self.y1, rtol, atol);
-            let fac11 = err.powf(expo1);
-            let fac = (fac11 / facold.powf(BETA) / SAFE).clamp(1.0 / FAC_MAX, 1.0 / FAC_MIN);
-            let mut hnew = h / fac;
-
-            if err <= 1.0 {
-                non_finite = None;
-                facold = err.max(1e-4);
-                stats.accepted += 1;
-                if seg.watch {
-                    let stiff = self.h_lambda(h) > STIFF_EDGE;
-                    hand_over = watch.record(stiff, NONSTIFF_RUN);
-                }
-                let t_old = t;
-                t = if last { t1 } else { t + h };
-                if cursor.needs_dense(seg.outputs, t) {
-                    self.prepare_dense(h, y);
-                }
-                y.copy_from_slice(&self.y1);
-                self.k.swap(0, 6);
-                let rcont = &self.rcont;
-                cursor.step(seg.outputs, t, y, &mut self.dense, sink, |tout, out| {
-                    let theta = (tout - t_old) / h;
-                    contd5(rcont, theta, out)
-                });
-                if last {
-                    return Ok(Finish::Done);
-                }
-                hnew = hnew.min(h_max);
-                if reject {
-                    hnew = hnew.min(h);
-                }
-                reject = false;
-                if hand_over {
-                    return Ok(Finish::Switch { t, h: hnew });
-                }
-            } else {
-                hnew = h / (1.0 / FAC_MIN).min(fac11 / SAFE);
-                reject = true;
-                last = false;
-                stats.rejected += 1;
-            }
-            h = hnew;
-        }
+        let vectors = self.k.iter_mut().chain(&mut self.rcont);
+        zeroed(
+            vectors.chain([&mut self.y1, &mut self.ytmp, &mut self.err, &mut self.dense]),
+            n,
+        );
     }
 
     /// Stages 2–7 of a step of size `h` from (t, y), with k1 = f(t, y) in `k[0]`:
@@ -287,6 +163,63 @@ impl Workspace {
             0.0
         }
     }
+}
+
+impl Stepper for Workspace {
+    const ORDER: i32 = 5;
+    const LAST_STEP_STRETCH: f64 = 1.01;
+    const FAILURE_SHRINK: f64 = NON_FINITE_SHRINK;
+    const CLEAR_AFTER: u32 = NONSTIFF_RUN;
+    type Control = PiControl;
+
+    fn start_buffers(&mut self) -> (&mut [f64], &mut [f64], &mut [f64]) {
+        let [k1, k2, ..] = &mut self.k;
+        (k1, &mut self.ytmp, k2)
+    }
+
+    /// Nothing to prepare: k1 = f(t, y) is in place ("first same as last").
+    fn begin_step<S: OdeSystem + ?Sized>(
+        &mut self,
+        _sys: &mut S,
+        _t: f64,
+        _y: &[f64],
+        _seg: &Segment<'_>,
+        _first: bool,
+        _stats: &mut SolveStats,
+    ) -> Result<(), SolveError> {
+        Ok(())
+    }
+
+    fn try_step<S: OdeSystem + ?Sized>(
+        &mut self,
+        sys: &mut S,
+        t: f64,
+        h: f64,
+        y: &[f64],
+        seg: &Segment<'_>,
+        stats: &mut SolveStats,
+    ) -> Trial {
+        self.stages(sys, t, h, y);
+        stats.rhs_evals += 6;
+        let bad = first_non_finite(&self.err)
+            .or_else(|| first_non_finite(&self.y1))
+            .or_else(|| first_non_finite(&self.k[6]));
+        match bad {
+            Some(state) => Trial::NonFinite(state),
+            None => Trial::Estimated(error_norm(
+                &self.err,
+                y,
+                &self.y1,
+                seg.options.rtol,
+                seg.options.atol,
+            )),
+        }
+    }
+
+    /// Stability-bound: h·|λ| beyond [`STIFF_EDGE`].
+    fn stiffness_test(&self, h: f64, _h_next: f64) -> bool {
+        self.h_lambda(h) > STIFF_EDGE
+    }
 
     /// Coefficients of the continuous extension of the step just accepted
     /// (`y` = state at the start, `y1` and the stages still in place).
@@ -305,30 +238,39 @@ impl Workspace {
         }
     }
 
-    /// Initial step size (HNW 1993 §II.4, "Starting step size"; DOPRI5's HINIT, order 5).
-    #[allow(clippy::too_many_arguments)]
-    fn initial_step<S: OdeSystem + ?Sized>(
-        &mut self,
-        sys: &mut S,
-        t: f64,
-        y: &[f64],
-        h_max: f64,
-        rtol: f64,
-        atol: f64,
-        stats: &mut SolveStats,
-    ) -> f64 {
-        let [k1, k2, ..] = &mut self.k;
-        initial_step(
-            sys,
-            t,
-            y,
-            k1,
-            (&mut self.ytmp, k2),
-            h_max,
-            (rtol, atol),
-            5,
-            stats,
-        )
+    fn accept(&mut self, y: &mut [f64]) {
+        y.copy_from_slice(&self.y1);
+        self.k.swap(0, 6);
+    }
+
+    fn dense(&mut self, theta: f64) -> &[f64] {
+        contd5(&self.rcont, theta, &mut self.dense);
+        &self.dense
+    }
+}
+
+/// DOPRI5's PI controller: `h_new = h / clamp(err^(1/5 − 0.75 β) / err_old^β / 0.9, 1/10, 5)`.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct PiControl {
+    facold: f64,
+}
+
+impl Default for PiControl {
+    fn default() -> Self {
+        PiControl { facold: 1e-4 }
+    }
+}
+
+impl StepControl for PiControl {
+    fn accepted(&mut self, h: f64, err: f64) -> f64 {
+        let fac11 = err.powf(EXPO1);
+        let fac = (fac11 / self.facold.powf(BETA) / SAFE).clamp(1.0 / FAC_MAX, 1.0 / FAC_MIN);
+        self.facold = err.max(1e-4);
+        h / fac
+    }
+
+    fn rejected(&self, h: f64, err: f64) -> f64 {
+        h / (1.0 / FAC_MIN).min(err.powf(EXPO1) / SAFE)
     }
 }
 

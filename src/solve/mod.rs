@@ -20,6 +20,11 @@
 //!   Hairer & Wanner (1996) §VI.4 (code RODAS), with an exact or finite-difference
 //!   Jacobian and its stiffly accurate 3rd-order dense output.
 //!
+//! Both methods run in one step loop (module `step`: acceptance, stretching the last
+//! step onto the segment's end, rejection of non-finite trials, dense output at the
+//! output times, counters); each method supplies its trial step, its step-size
+//! controller and its dense output.
+//!
 //! All workspace lives in [`Solver`]: nothing is allocated per step or per call (only when
 //! the state dimension changes).
 //!
@@ -71,6 +76,7 @@ mod expm;
 mod linalg;
 mod linear;
 mod rodas4;
+mod step;
 
 use thiserror::Error;
 
@@ -315,8 +321,8 @@ impl Solver {
         };
         let stats = &mut self.stats;
         match self.options.method {
-            Method::Dopri5 => self.dopri.integrate(sys, &problem, y, sink, stats),
-            Method::Rodas4 => self.rodas.integrate(sys, &problem, y, sink, stats),
+            Method::Dopri5 => step::integrate(&mut self.dopri, sys, &problem, y, sink, stats),
+            Method::Rodas4 => step::integrate(&mut self.rodas, sys, &problem, y, sink, stats),
             Method::Auto if sys.is_linear() => {
                 return self.linear.integrate(sys, &problem, y, sink, stats);
             }
@@ -427,101 +433,15 @@ pub(crate) fn error_norm(err: &[f64], y0: &[f64], y1: &[f64], rtol: f64, atol: f
     (sum / err.len().max(1) as f64).sqrt()
 }
 
+/// Resize every vector of a workspace to `n` zeros.
+pub(crate) fn zeroed<'a>(vectors: impl IntoIterator<Item = &'a mut Vec<f64>>, n: usize) {
+    for v in vectors {
+        v.clear();
+        v.resize(n, 0.0);
+    }
+}
+
 /// Index of the first non-finite entry, if any.
 pub(crate) fn first_non_finite(v: &[f64]) -> Option<usize> {
     v.iter().position(|x| !x.is_finite())
-}
-
-/// Outputs emitted so far, and the next one to emit.
-pub(crate) struct OutputCursor {
-    pub next: usize,
-}
-
-impl OutputCursor {
-    /// Emit the outputs equal to `t0` with the initial state.
-    pub fn start(outputs: &[f64], t0: f64, y: &[f64], sink: &mut dyn FnMut(usize, &[f64])) -> Self {
-        let mut next = 0;
-        while next < outputs.len() && outputs[next] <= t0 {
-            sink(next, y);
-            next += 1;
-        }
-        OutputCursor { next }
-    }
-
-    /// Whether an output lies strictly before `t` (so the step ending at `t` needs its
-    /// dense output).
-    pub fn needs_dense(&self, outputs: &[f64], t: f64) -> bool {
-        self.next < outputs.len() && outputs[self.next] < t
-    }
-
-    /// After a step accepted up to `t` (new state `y`): emit every pending output
-    /// ≤ `t` — exactly `y` at `t`, else `interpolate(time, buffer)` (dense output).
-    pub fn step(
-        &mut self,
-        outputs: &[f64],
-        t: f64,
-        y: &[f64],
-        buffer: &mut [f64],
-        sink: &mut dyn FnMut(usize, &[f64]),
-        mut interpolate: impl FnMut(f64, &mut [f64]),
-    ) {
-        while self.next < outputs.len() && outputs[self.next] <= t {
-            let tout = outputs[self.next];
-            if tout == t {
-                sink(self.next, y);
-            } else {
-                interpolate(tout, buffer);
-                sink(self.next, buffer);
-            }
-            self.next += 1;
-        }
-    }
-}
-
-/// Hairer's starting-step algorithm for a method of order `order`, given f0 = f(t, y):
-/// h0 = 0.01 ‖y‖/‖f0‖, one explicit Euler step to estimate ‖y''‖, then
-/// h = min(100 h0, (0.01 / max(‖y''‖, ‖f0‖))^(1/order), h_max).
-#[allow(clippy::too_many_arguments)]
-pub(crate) fn initial_step<S: OdeSystem + ?Sized>(
-    sys: &mut S,
-    t: f64,
-    y: &[f64],
-    f0: &[f64],
-    (y1, f1): (&mut [f64], &mut [f64]),
-    h_max: f64,
-    (rtol, atol): (f64, f64),
-    order: i32,
-    stats: &mut SolveStats,
-) -> f64 {
-    let mut dnf = 0.0;
-    let mut dny = 0.0;
-    for i in 0..y.len() {
-        let sk = atol + rtol * y[i].abs();
-        dnf += (f0[i] / sk).powi(2);
-        dny += (y[i] / sk).powi(2);
-    }
-    let mut h = if dnf <= 1e-10 || dny <= 1e-10 {
-        1e-6
-    } else {
-        (dny / dnf).sqrt() * 0.01
-    };
-    h = h.min(h_max);
-    for i in 0..y.len() {
-        y1[i] = y[i] + h * f0[i];
-    }
-    sys.rhs(t + h, y1, f1);
-    stats.rhs_evals += 1;
-    let mut der2 = 0.0;
-    for i in 0..y.len() {
-        let sk = atol + rtol * y[i].abs();
-        der2 += ((f1[i] - f0[i]) / sk).powi(2);
-    }
-    let der2 = der2.sqrt() / h;
-    let der12 = der2.abs().max(dnf.sqrt());
-    let h1 = if der12 <= 1e-15 || !der12.is_finite() {
-        (1e-6f64).max(h * 1e-3)
-    } else {
-        (0.01 / der12).powf(1.0 / order as f64)
-    };
-    (100.0 * h).min(h1).min(h_max)
 }

@@ -43,12 +43,10 @@
 //! Reference: E. Hairer, G. Wanner. *Solving Ordinary Differential Equations II. Stiff
 //! and Differential-Algebraic Problems.* 2nd ed., Springer 1996.
 
-use super::auto::{StiffnessWatch, NONSTIFF_EDGE};
+use super::auto::NONSTIFF_EDGE;
 use super::linalg::{lu_factor, lu_solve};
-use super::{
-    error_norm, first_non_finite, initial_step, Finish, OdeSystem, OutputCursor, Segment,
-    SolveError, SolveStats,
-};
+use super::step::{StepControl, Stepper, Trial};
+use super::{error_norm, first_non_finite, zeroed, OdeSystem, Segment, SolveError, SolveStats};
 
 const GAMMA: f64 = 0.25;
 const C2: f64 = 0.386;
@@ -127,190 +125,20 @@ impl Workspace {
 
     pub fn resize(&mut self, n: usize) {
         self.n = n;
-        for v in self.k.iter_mut().chain(self.cont.iter_mut()).chain([
-            &mut self.f0,
-            &mut self.ft,
-            &mut self.ytmp,
-            &mut self.fstage,
-            &mut self.ynew,
-            &mut self.dense,
-        ]) {
-            v.clear();
-            v.resize(n, 0.0);
-        }
-        for m in [&mut self.jac, &mut self.lu] {
-            m.clear();
-            m.resize(n * n, 0.0);
-        }
+        zeroed(
+            self.k.iter_mut().chain(&mut self.cont).chain([
+                &mut self.f0,
+                &mut self.ft,
+                &mut self.ytmp,
+                &mut self.fstage,
+                &mut self.ynew,
+                &mut self.dense,
+            ]),
+            n,
+        );
+        zeroed([&mut self.jac, &mut self.lu], n * n);
         self.piv.clear();
         self.piv.resize(n, 0);
-    }
-
-    /// Integrate one segment (see [`super::Solver::integrate`]).
-    pub fn integrate<S: OdeSystem + ?Sized>(
-        &mut self,
-        sys: &mut S,
-        seg: &Segment<'_>,
-        y: &mut [f64],
-        sink: &mut dyn FnMut(usize, &[f64]),
-        stats: &mut SolveStats,
-    ) -> Result<Finish, SolveError> {
-        let (t0, t1) = (seg.t0, seg.t1);
-        if let Some(state) = first_non_finite(y) {
-            return Err(SolveError::NonFinite { time: t0, state });
-        }
-        let mut cursor = OutputCursor::start(seg.outputs, t0, y, sink);
-        if t1 == t0 {
-            return Ok(Finish::Done);
-        }
-        let (rtol, atol) = (seg.options.rtol, seg.options.atol);
-        let h_max = seg.h_max();
-
-        sys.rhs(t0, y, &mut self.f0);
-        stats.rhs_evals += 1;
-        if let Some(state) = first_non_finite(&self.f0) {
-            return Err(SolveError::NonFinite { time: t0, state });
-        }
-        let mut h = match seg.h_init {
-            Some(h) => h.min(h_max),
-            None => initial_step(
-                sys,
-                t0,
-                y,
-                &self.f0,
-                (&mut self.ytmp, &mut self.fstage),
-                h_max,
-                (rtol, atol),
-                4,
-                stats,
-            ),
-        };
-
-        let mut t = t0;
-        let mut steps = 0usize;
-        let mut reject = false;
-        let mut last = false;
-        let mut first_accepted = true;
-        let (mut h_acc, mut err_acc) = (0.0, 0.0);
-        let mut non_finite: Option<usize> = None;
-        let mut need_f0 = false;
-        let mut watch = StiffnessWatch::default();
-
-        loop {
-            // New step from (t, y): f, Jacobian and f_t at the step's start.
-            if need_f0 {
-                sys.rhs(t, y, &mut self.f0);
-                stats.rhs_evals += 1;
-                if let Some(state) = first_non_finite(&self.f0) {
-                    return Err(SolveError::NonFinite { time: t, state });
-                }
-            }
-            self.derivatives(sys, t, y, seg, stats)?;
-
-            loop {
-                if steps >= seg.max_steps {
-                    return Err(SolveError::TooManySteps { time: t, steps });
-                }
-                if t + 1.0001 * h >= t1 {
-                    h = t1 - t;
-                    last = true;
-                }
-                // A step landing exactly on t1 is always allowed (however short the rest of
-                // the segment); otherwise the step must stay resolvable in t.
-                if !last && (0.1 * h <= t.abs() * f64::EPSILON || h < f64::MIN_POSITIVE) {
-                    return Err(match non_finite {
-                        Some(state) => SolveError::NonFinite { time: t, state },
-                        None => SolveError::StepSizeTooSmall { time: t, step: h },
-                    });
-                }
-                steps += 1;
-                stats.steps += 1;
-
-                // Iteration matrix E = I/(γh) − J.
-                let n = self.n;
-                let diag = 1.0 / (GAMMA * h);
-                for (e, j) in self.lu.iter_mut().zip(&self.jac) {
-                    *e = -j;
-                }
-                for i in 0..n {
-                    self.lu[i * n + i] += diag;
-                }
-                stats.lu_decompositions += 1;
-                if lu_factor(&mut self.lu, n, &mut self.piv).is_err() {
-                    stats.rejected += 1;
-                    reject = true;
-                    last = false;
-                    h *= FAILURE_SHRINK;
-                    continue;
-                }
-
-                self.stages(sys, t, h, y);
-                stats.rhs_evals += 5;
-
-                let bad = first_non_finite(&self.k[5]).or_else(|| first_non_finite(&self.ynew));
-                if let Some(state) = bad {
-                    non_finite = Some(state);
-                    stats.rejected += 1;
-                    reject = true;
-                    last = false;
-                    h *= FAILURE_SHRINK;
-                    continue;
-                }
-                let err = error_norm(&self.k[5], y, &self.ynew, rtol, atol);
-                let mut fac = (err.powf(0.25) / SAFE).clamp(1.0 / FAC_MAX, 1.0 / FAC_MIN);
-                let mut hnew = h / fac;
-                if err <= 1.0 {
-                    non_finite = None;
-                    stats.accepted += 1;
-                    if !first_accepted {
-                        let pred = (h_acc / h) * (err * err / err_acc).powf(0.25) / SAFE;
-                        fac = fac.max(pred.clamp(1.0 / FAC_MAX, 1.0 / FAC_MIN));
-                        hnew = h / fac;
-                    }
-                    first_accepted = false;
-                    h_acc = h;
-                    err_acc = err.max(1e-2);
-
-                    let t_old = t;
-                    t = if last { t1 } else { t + h };
-                    if cursor.needs_dense(seg.outputs, t) {
-                        self.prepare_dense(y);
-                    }
-                    y.copy_from_slice(&self.ynew);
-                    let cont = &self.cont;
-                    let ynew = &self.ynew;
-                    let yold = &self.k[5]; // holds y_old after prepare_dense
-                    cursor.step(seg.outputs, t, y, &mut self.dense, sink, |tout, out| {
-                        let theta = (tout - t_old) / h;
-                        let theta1 = 1.0 - theta;
-                        for i in 0..out.len() {
-                            out[i] = theta1 * yold[i]
-                                + theta * (ynew[i] + theta1 * (cont[0][i] + theta * cont[1][i]));
-                        }
-                    });
-                    if last {
-                        return Ok(Finish::Done);
-                    }
-                    hnew = hnew.min(h_max);
-                    if reject {
-                        hnew = hnew.min(h);
-                    }
-                    reject = false;
-                    h = hnew;
-                    need_f0 = true;
-                    // Non-stiff: Dopri5 would be stable at this step size (a run of
-                    // such steps in a row, see `auto`).
-                    if seg.watch && watch.record(h * self.jacobian_norm() <= NONSTIFF_EDGE, 1) {
-                        return Ok(Finish::Switch { t, h });
-                    }
-                    break;
-                }
-                reject = true;
-                last = false;
-                stats.rejected += 1;
-                h = hnew;
-            }
-        }
     }
 
     /// ‖J‖∞, the largest absolute row sum of the Jacobian: a bound on the modulus of
@@ -449,10 +277,87 @@ impl Workspace {
             *out = a + b;
         }
     }
+}
+
+impl Stepper for Workspace {
+    const ORDER: i32 = 4;
+    const LAST_STEP_STRETCH: f64 = 1.0001;
+    const FAILURE_SHRINK: f64 = FAILURE_SHRINK;
+    const CLEAR_AFTER: u32 = 1;
+    type Control = PredictiveControl;
+
+    fn start_buffers(&mut self) -> (&mut [f64], &mut [f64], &mut [f64]) {
+        (&mut self.f0, &mut self.ytmp, &mut self.fstage)
+    }
+
+    /// f (after an accepted step), the Jacobian and f_t at the step's start.
+    fn begin_step<S: OdeSystem + ?Sized>(
+        &mut self,
+        sys: &mut S,
+        t: f64,
+        y: &[f64],
+        seg: &Segment<'_>,
+        first: bool,
+        stats: &mut SolveStats,
+    ) -> Result<(), SolveError> {
+        if !first {
+            sys.rhs(t, y, &mut self.f0);
+            stats.rhs_evals += 1;
+            if let Some(state) = first_non_finite(&self.f0) {
+                return Err(SolveError::NonFinite { time: t, state });
+            }
+        }
+        self.derivatives(sys, t, y, seg, stats)
+    }
+
+    fn try_step<S: OdeSystem + ?Sized>(
+        &mut self,
+        sys: &mut S,
+        t: f64,
+        h: f64,
+        y: &[f64],
+        seg: &Segment<'_>,
+        stats: &mut SolveStats,
+    ) -> Trial {
+        // Iteration matrix E = I/(γh) − J.
+        let n = self.n;
+        let diag = 1.0 / (GAMMA * h);
+        for (e, j) in self.lu.iter_mut().zip(&self.jac) {
+            *e = -j;
+        }
+        for i in 0..n {
+            self.lu[i * n + i] += diag;
+        }
+        stats.lu_decompositions += 1;
+        if lu_factor(&mut self.lu, n, &mut self.piv).is_err() {
+            return Trial::Singular;
+        }
+
+        self.stages(sys, t, h, y);
+        stats.rhs_evals += 5;
+
+        let bad = first_non_finite(&self.k[5]).or_else(|| first_non_finite(&self.ynew));
+        match bad {
+            Some(state) => Trial::NonFinite(state),
+            None => Trial::Estimated(error_norm(
+                &self.k[5],
+                y,
+                &self.ynew,
+                seg.options.rtol,
+                seg.options.atol,
+            )),
+        }
+    }
+
+    /// Non-stiff: Dopri5 would be stable at the next step size (a run of such steps in a
+    /// row, see [`super::auto`]).
+    fn stiffness_test(&self, _h: f64, h_next: f64) -> bool {
+        h_next * self.jacobian_norm() <= NONSTIFF_EDGE
+    }
 
     /// Dense-output coefficients of the step just accepted; also keeps y_old in `k[5]`
     /// (the error estimate is no longer needed).
-    fn prepare_dense(&mut self, y: &[f64]) {
+    fn prepare_dense(&mut self, _h: f64, y: &[f64]) {
         let [k1, k2, k3, k4, k5, k6] = &mut self.k;
         let [q1, q2] = &mut self.cont;
         for i in 0..self.n {
@@ -460,6 +365,51 @@ impl Workspace {
             q2[i] = D31 * k1[i] + D32 * k2[i] + D33 * k3[i] + D34 * k4[i] + D35 * k5[i];
             k6[i] = y[i];
         }
+    }
+
+    fn accept(&mut self, y: &mut [f64]) {
+        y.copy_from_slice(&self.ynew);
+    }
+
+    fn dense(&mut self, theta: f64) -> &[f64] {
+        let theta1 = 1.0 - theta;
+        let [q1, q2] = &self.cont;
+        let (ynew, yold) = (&self.ynew, &self.k[5]); // y_old kept by `prepare_dense`
+        for (i, out) in self.dense.iter_mut().enumerate() {
+            *out = theta1 * yold[i] + theta * (ynew[i] + theta1 * (q1[i] + theta * q2[i]));
+        }
+        &self.dense
+    }
+}
+
+/// rodas.f's controller: `h_new = h / clamp(err^(1/4)/0.9, 1/6, 5)`, after the first
+/// accepted step with Gustafsson's prediction (HW 1996 §IV.8, eq. 8.21)
+/// `fac_pred = (h_acc/h) (err²/err_acc)^(1/4) / 0.9`, `fac = max(fac, fac_pred)`.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct PredictiveControl {
+    /// Step size and error norm (at least 0.01) of the last accepted step.
+    last: Option<(f64, f64)>,
+}
+
+impl PredictiveControl {
+    fn factor(err: f64) -> f64 {
+        (err.powf(0.25) / SAFE).clamp(1.0 / FAC_MAX, 1.0 / FAC_MIN)
+    }
+}
+
+impl StepControl for PredictiveControl {
+    fn accepted(&mut self, h: f64, err: f64) -> f64 {
+        let mut fac = Self::factor(err);
+        if let Some((h_acc, err_acc)) = self.last {
+            let pred = (h_acc / h) * (err * err / err_acc).powf(0.25) / SAFE;
+            fac = fac.max(pred.clamp(1.0 / FAC_MAX, 1.0 / FAC_MIN));
+        }
+        self.last = Some((h, err.max(1e-2)));
+        h / fac
+    }
+
+    fn rejected(&self, h: f64, err: f64) -> f64 {
+        h / Self::factor(err)
     }
 }
 

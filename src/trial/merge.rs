@@ -12,7 +12,7 @@
 
 use std::path::{Path, PathBuf};
 
-use serde_json::{json, Value};
+use serde_json::Value;
 
 use super::design::TrialRecord;
 use super::output::{write_characteristics, write_patients, write_run_json, write_trials};
@@ -20,7 +20,7 @@ use super::run::{characteristics, Patient, TrialResult};
 use super::toxicity::{Link, Metric, Toxicity};
 use super::TrialError;
 use crate::report::OutputDir;
-use crate::simulate::merge::check_shards;
+use crate::simulate::merge::{check_shards, mark_merged};
 use crate::simulate::SimulateError;
 
 fn merge_err(dir: &Path, message: impl Into<String>) -> TrialError {
@@ -82,16 +82,8 @@ pub fn merge(dirs: &[PathBuf], out: &OutputDir) -> Result<(), TrialError> {
         files.push("endpoints_summary.csv".into());
     }
     let mut run = template.clone();
-    run["shard"] = Value::Null;
+    mark_merged(&mut run, &shards);
     run["trials_in_shard"] = Value::Null;
-    run["merged_from"] = json!(shards
-        .iter()
-        .map(|s| s.1.display().to_string())
-        .collect::<Vec<_>>());
-    run["elapsed_seconds"] = json!(shards
-        .iter()
-        .map(|s| s.2["elapsed_seconds"].as_f64().unwrap_or(0.0))
-        .sum::<f64>());
     let summary_trials = template["endpoint_summary_trials"]
         .as_u64()
         .map(|n| n as usize);

@@ -4,84 +4,18 @@
 //! model reaches the maximum of that closed form.
 
 use approx::assert_relative_eq;
-use cartkin::data::{Analyte, Covariates, Dataset, Observation, Subject};
-use cartkin::estimate::likelihood::Records;
-use cartkin::estimate::population::{
-    minimise, FoceSettings, PopulationModel, PopulationProblem, PopulationValues,
-};
-use cartkin::model::{
-    ErrorModel, Individual, Output, Parameter, Predict, PredictError, Role, Transform,
-};
+use cartkin::data::Dataset;
+use cartkin::estimate::population::{minimise, FoceSettings, PopulationValues};
 use nalgebra::{DMatrix, DVector};
 use rand::SeedableRng;
 use rand_distr::{Distribution, StandardNormal};
 
-/// f(t) = a + b·t with η on a (and on b when `slope_iiv`), additive error sd.
-struct RandomLine {
-    params: Vec<Parameter>,
-    outputs: Vec<Output>,
-}
+use crate::common::estimate::{in_memory, problem, subject, Line};
 
-fn parameter(name: &str, typical: f64, omega2: Option<f64>, role: Role) -> Parameter {
-    let residual = role == Role::Residual;
-    Parameter {
-        name: name.into(),
-        typical,
-        unit: String::new(),
-        lower: if residual { 0.0 } else { f64::NEG_INFINITY },
-        upper: f64::INFINITY,
-        transform: if residual {
-            Transform::Log
-        } else {
-            Transform::Identity
-        },
-        omega2,
-        fixed: false,
-        role,
-    }
-}
-
-impl RandomLine {
-    fn new(slope_iiv: bool) -> RandomLine {
-        RandomLine {
-            params: vec![
-                parameter("a", 10.0, Some(4.0), Role::Structural),
-                parameter("b", -0.5, slope_iiv.then_some(0.04), Role::Structural),
-                parameter("sd", 1.0, None, Role::Residual),
-            ],
-            outputs: vec![Output {
-                analyte: Analyte::new("y"),
-                unit: String::new(),
-                error: ErrorModel::Additive { a: 2 },
-                lloq: None,
-            }],
-        }
-    }
-}
-
-impl Predict for RandomLine {
-    fn name(&self) -> &str {
-        "random_line"
-    }
-    fn parameters(&self) -> &[Parameter] {
-        &self.params
-    }
-    fn outputs(&self) -> &[Output] {
-        &self.outputs
-    }
-    fn predict(
-        &self,
-        theta: &[f64],
-        _ind: &Individual<'_>,
-        times: &[f64],
-        _outputs: &[usize],
-        out: &mut [f64],
-    ) -> Result<(), PredictError> {
-        for (o, &t) in out.iter_mut().zip(times) {
-            *o = theta[0] + theta[1] * t;
-        }
-        Ok(())
-    }
+/// f(t) = a + b·t with η on a (ω² 4) and on b (ω² 0.04) when `slope_iiv`, additive error
+/// sd.
+fn random_line(slope_iiv: bool) -> Line {
+    Line::new(10.0, -0.5, 1.0).with_iiv(Some(4.0), slope_iiv.then_some(0.04))
 }
 
 /// Eight subjects, 2–5 records each at different times, y = 10 + η_a − 0.5 t + ε
@@ -93,47 +27,17 @@ fn dataset() -> Dataset {
             let n = 2 + i % 4;
             let z: f64 = StandardNormal.sample(&mut rng);
             let eta = 2.0 * z;
-            let observations = (0..n)
+            let observations: Vec<(f64, f64, bool)> = (0..n)
                 .map(|j| {
                     let t = 0.5 + j as f64 * (1.0 + 0.3 * i as f64);
                     let e: f64 = StandardNormal.sample(&mut rng);
-                    Observation {
-                        time: t,
-                        analyte: Analyte::new("y"),
-                        value: 10.0 + eta - 0.5 * t + e,
-                        censored: false,
-                        lloq: None,
-                        line: 0,
-                    }
+                    (t, 10.0 + eta - 0.5 * t + e, false)
                 })
                 .collect();
-            Subject {
-                id: format!("S{i}"),
-                observations,
-                doses: vec![],
-                covariates: Covariates::default(),
-            }
+            subject(&format!("S{i}"), "y", &observations, None)
         })
         .collect();
-    Dataset {
-        source: "memory".into(),
-        subjects,
-        covariate_names: vec![],
-    }
-}
-
-fn problem<'a>(
-    model: &'a RandomLine,
-    data: &'a Dataset,
-    blocks: &[Vec<String>],
-) -> PopulationProblem<'a, RandomLine> {
-    let pop = PopulationModel::new(model, &[], blocks).expect("population model");
-    let prepared = data
-        .subjects
-        .iter()
-        .map(|s| Records::from_subject(s, model, None).expect("records"))
-        .collect();
-    PopulationProblem::new(model, pop, data, prepared)
+    in_memory(subjects)
 }
 
 /// Marginal −2LL of y_i ~ N(a + b·t, ZΩZᵀ + σ²I), Z = [1, t] (or [1] with one η),
@@ -168,7 +72,7 @@ fn marginal_neg2ll(data: &Dataset, a: f64, b: f64, omega: &DMatrix<f64>, sd: f64
 
 #[test]
 fn random_intercept_ofv_is_the_closed_form_marginal() {
-    let model = RandomLine::new(false);
+    let model = random_line(false);
     let data = dataset();
     let p = problem(&model, &data, &[]);
     // One η: closed form by hand too. With C = ω²11ᵀ + σ²I (n×n):
@@ -212,7 +116,7 @@ fn random_intercept_ofv_is_the_closed_form_marginal() {
 
 #[test]
 fn random_intercept_and_slope_block_ofv_is_the_closed_form_marginal() {
-    let model = RandomLine::new(true);
+    let model = random_line(true);
     let data = dataset();
     let p = problem(&model, &data, &[vec!["a".into(), "b".into()]]);
     assert_eq!(p.pop.blocks, vec![vec![0, 1]]);
@@ -232,7 +136,7 @@ fn random_intercept_and_slope_block_ofv_is_the_closed_form_marginal() {
 
 #[test]
 fn fit_of_the_linear_model_reaches_the_marginal_maximum() {
-    let model = RandomLine::new(false);
+    let model = random_line(false);
     let data = dataset();
     let p = problem(&model, &data, &[]);
     let x0 = p.pop.pack(&p.pop.initial(&model)).expect("pack");

@@ -5,85 +5,27 @@
 
 use std::path::Path;
 
-use cartkin::data::{Analyte, Covariates, Dataset, Observation, Subject};
-use cartkin::estimate::likelihood::Records;
+use cartkin::data::{Dataset, Observation};
 use cartkin::estimate::population::covariance::r_matrix;
 use cartkin::estimate::population::{
     minimise, Approximation, FoceSettings, PopulationModel, PopulationProblem, PopulationValues,
 };
-use cartkin::model::{
-    ErrorModel, Individual, Model, Output, Parameter, Predict, PredictError, Role, Transform,
-};
+use cartkin::model::{ErrorModel, Model, Predict};
 use nalgebra::DMatrix;
 use rand::SeedableRng;
 use rand_distr::{Distribution, StandardNormal};
 
+use crate::common::estimate::{in_memory, problem, subject, Decay};
+
 /// f(t) = A·exp(−k·t), A = A_pop·exp(η) (log scale, iiv), k fixed effect; the error
 /// model is additive (sd) or proportional (sd as CV).
-struct Decay {
-    params: Vec<Parameter>,
-    outputs: Vec<Output>,
-}
-
-fn parameter(name: &str, typical: f64, omega2: Option<f64>, role: Role) -> Parameter {
-    Parameter {
-        name: name.into(),
-        typical,
-        unit: String::new(),
-        lower: 0.0,
-        upper: f64::INFINITY,
-        transform: Transform::Log,
-        omega2,
-        fixed: false,
-        role,
-    }
-}
-
-impl Decay {
-    fn new(proportional: bool) -> Decay {
-        Decay {
-            params: vec![
-                parameter("A", 10.0, Some(0.1), Role::Structural),
-                parameter("k", 0.3, None, Role::Structural),
-                parameter("sd", 0.2, None, Role::Residual),
-            ],
-            outputs: vec![Output {
-                analyte: Analyte::new("y"),
-                unit: String::new(),
-                error: if proportional {
-                    ErrorModel::Proportional { b: 2 }
-                } else {
-                    ErrorModel::Additive { a: 2 }
-                },
-                lloq: None,
-            }],
-        }
-    }
-}
-
-impl Predict for Decay {
-    fn name(&self) -> &str {
-        "decay"
-    }
-    fn parameters(&self) -> &[Parameter] {
-        &self.params
-    }
-    fn outputs(&self) -> &[Output] {
-        &self.outputs
-    }
-    fn predict(
-        &self,
-        theta: &[f64],
-        _ind: &Individual<'_>,
-        times: &[f64],
-        _outputs: &[usize],
-        out: &mut [f64],
-    ) -> Result<(), PredictError> {
-        for (o, &t) in out.iter_mut().zip(times) {
-            *o = theta[0] * (-theta[1] * t).exp();
-        }
-        Ok(())
-    }
+fn decay(proportional: bool) -> Decay {
+    let error = if proportional {
+        ErrorModel::Proportional { b: 2 }
+    } else {
+        ErrorModel::Additive { a: 2 }
+    };
+    Decay::new((10.0, Some(0.1)), (0.3, None), 0.2, error, None)
 }
 
 const TIMES: [f64; 6] = [0.5, 1.0, 2.0, 4.0, 6.0, 8.0];
@@ -95,43 +37,17 @@ fn dataset(k_times: &[f64]) -> Dataset {
         .map(|i| {
             let z: f64 = StandardNormal.sample(&mut rng);
             let a = 10.0 * (0.1f64.sqrt() * z).exp();
-            let observations = k_times
+            let observations: Vec<(f64, f64, bool)> = k_times
                 .iter()
                 .map(|&t| {
                     let e: f64 = StandardNormal.sample(&mut rng);
-                    Observation {
-                        time: t,
-                        analyte: Analyte::new("y"),
-                        value: a * (-0.3 * t).exp() + 0.2 * e,
-                        censored: false,
-                        lloq: None,
-                        line: 0,
-                    }
+                    (t, a * (-0.3 * t).exp() + 0.2 * e, false)
                 })
                 .collect();
-            Subject {
-                id: format!("S{i}"),
-                observations,
-                doses: vec![],
-                covariates: Covariates::default(),
-            }
+            subject(&format!("S{i}"), "y", &observations, None)
         })
         .collect();
-    Dataset {
-        source: "memory".into(),
-        subjects,
-        covariate_names: vec![],
-    }
-}
-
-fn problem<'a>(model: &'a Decay, data: &'a Dataset) -> PopulationProblem<'a, Decay> {
-    let pop = PopulationModel::new(model, &[], &[]).expect("population model");
-    let prepared = data
-        .subjects
-        .iter()
-        .map(|s| Records::from_subject(s, model, None).expect("records"))
-        .collect();
-    PopulationProblem::new(model, pop, data, prepared)
+    in_memory(subjects)
 }
 
 fn packed(p: &PopulationProblem<'_, Decay>, a: f64, k: f64, sd: f64, w2: f64) -> Vec<f64> {
@@ -151,9 +67,9 @@ fn interaction_term_on_a_proportional_error_model() {
     // ln|C| = ln|V| + ln ω² + ln(1/ω² + GᵀV⁻¹G) by the matrix determinant lemma) gives
     // 1/ω² + n/b². The OFV of a subject differs by exactly
     // ln((1/ω² + n/b² + 2n)/(1/ω² + n/b²)) at the same η̂.
-    let model = Decay::new(true);
+    let model = decay(true);
     let data = dataset(&TIMES);
-    let p = problem(&model, &data);
+    let p = problem(&model, &data, &[]);
     let (b, w2) = (0.2, 0.1);
     let x = packed(&p, 10.0, 0.3, b, w2);
     let e = p.evaluate(&x, &p.zero_etas()).expect("evaluate");
@@ -224,9 +140,9 @@ fn marginal_by_quadrature(obs: &[Observation], a: f64, k: f64, sd: f64, w2: f64)
 
 #[test]
 fn laplacian_and_foce_ofv_match_quadrature_of_the_marginal_likelihood() {
-    let model = Decay::new(false);
+    let model = decay(false);
     let data = dataset(&TIMES);
-    let mut p = problem(&model, &data);
+    let mut p = problem(&model, &data, &[]);
     let (a, k, sd, w2) = (10.0, 0.3, 0.2, 0.1);
     let x = packed(&p, a, k, sd, w2);
     let quad: f64 = data
@@ -260,9 +176,9 @@ fn r_matrix_matches_second_differences_of_the_marginal() {
     // (previous test), so R must match the Hessian of the quadrature marginal in the
     // packed coordinates (ln A, ln k, ln sd, ln ω) to the difference of curvatures of
     // the two: tolerance 2% of the largest element.
-    let model = Decay::new(false);
+    let model = decay(false);
     let data = dataset(&TIMES);
-    let mut p = problem(&model, &data);
+    let mut p = problem(&model, &data, &[]);
     p.approximation = Approximation::Laplacian;
     let x0 = packed(&p, 10.0, 0.3, 0.2, 0.1);
     let fit = minimise(&p, &x0, &FoceSettings::default(), &|_| {}).expect("fit");

@@ -13,10 +13,11 @@
 
 use crate::common::estimate as estimate_support;
 
+use crate::common::stein::{stein, Stein};
 use cartkin::data::Covariates;
 use cartkin::estimate::{Objective, ParameterMap, Records};
 use cartkin::model::{Individual, Predict};
-use estimate_support::{subject, Stein};
+use estimate_support::subject;
 use proptest::prelude::*;
 use proptest::test_runner::{Config, RngSeed};
 
@@ -44,7 +45,7 @@ fn analytic(th: &[f64], obs: &[(f64, f64, bool)]) -> [f64; 7] {
     let sigma = th[6];
     let mut grad = [0.0; 7];
     for &(t, y, cens) in obs {
-        let lf = Stein::conc(th, t).ln();
+        let lf = stein(th, t).ln();
         let d = dlnf(th, t);
         let z = (y.ln() - lf) / sigma;
         if cens {

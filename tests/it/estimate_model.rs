@@ -3,11 +3,12 @@
 
 use crate::common::estimate as estimate_support;
 
+use crate::common::stein::{stein, Stein};
 use approx::assert_relative_eq;
 use cartkin::data::{Covariates, Dataset};
 use cartkin::estimate::{fit_individuals, FitOptions, FitSettings, FitStatus};
 use cartkin::model::{Individual, Model, Predict};
-use estimate_support::{subject, Stein};
+use estimate_support::subject;
 
 const TIMES: [f64; 20] = [
     0.5, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0, 10.0, 12.0, 14.0, 21.0, 28.0, 56.0, 84.0,
@@ -55,7 +56,7 @@ fn stein2019_builtin_recovers_noise_free_parameters_to_1e_4() {
     let truth = [2000.0, 11.0, 50_000.0, 0.25, 0.02, 0.006];
     let obs: Vec<_> = TIMES
         .iter()
-        .map(|&t| (t, Stein::conc(&truth, t), false))
+        .map(|&t| (t, stein(&truth, t), false))
         .collect();
     let data = Dataset {
         source: "in-memory".into(),

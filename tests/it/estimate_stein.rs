@@ -5,11 +5,12 @@
 
 use crate::common::estimate as estimate_support;
 
+use crate::common::stein::{stein, Stein, STEIN_NAMES, STEIN_TYPICAL};
 use approx::assert_relative_eq;
 use cartkin::data::{Dataset, Subject};
 use cartkin::estimate::{fit_individuals, FitOptions, FitSettings, FitStatus, IndividualFit};
 use cartkin::model::Predict;
-use estimate_support::{rng, stein_observations, subject, Stein, STEIN_NAMES, STEIN_TYPICAL};
+use estimate_support::{rng, stein_observations, subject};
 
 fn fit(subjects: Vec<Subject>, fixed: &[(&str, f64)]) -> IndividualFit {
     fit_with(&Stein::new(), subjects, fixed)
@@ -48,10 +49,7 @@ const RICH: [f64; 24] = [
 fn noise_free_data_are_recovered_to_1e_4() {
     // Truth away from the typical values (the start) so the fit has to move.
     let truth = [2000.0, 11.0, 50_000.0, 0.25, 0.02, 0.006, 0.1];
-    let obs: Vec<_> = RICH
-        .iter()
-        .map(|&t| (t, Stein::conc(&truth, t), false))
-        .collect();
+    let obs: Vec<_> = RICH.iter().map(|&t| (t, stein(&truth, t), false)).collect();
     assert!(
         obs.iter().all(|o| o.1 > 20.0),
         "design must stay above LLOQ"

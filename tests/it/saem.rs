@@ -7,30 +7,20 @@
 
 use std::path::PathBuf;
 
-use cartkin::data::{Analyte, Dataset};
+use cartkin::data::Dataset;
 use cartkin::estimate::population::saem::{fit_saem, run_saem, SaemOptions, SaemSettings};
 use cartkin::estimate::population::{fit_population, population_problem, PopulationOptions};
-use cartkin::model::{
-    ErrorModel, Individual, Output, Parameter, Predict, PredictError, Role, Transform,
-};
+use cartkin::model::{ErrorModel, Predict};
 use rand_distr::{Distribution, StandardNormal};
 
-use crate::common::estimate::{rng, stein_observations, subject};
-use crate::common::simulate::{Stein, OMEGA2, TYPICAL};
+use crate::common::estimate::{in_memory, rng, stein_observations, subject, Decay};
+use crate::common::stein::{Stein, OMEGA2, TYPICAL};
 use crate::common::{cartkin_in, repo_file};
 
 /// Stein sampling days (13 visits, the seed-trial design).
 const DAYS: [f64; 13] = [
     0.0, 1.0, 4.0, 7.0, 10.0, 14.0, 21.0, 28.0, 56.0, 84.0, 168.0, 252.0, 365.0,
 ];
-
-fn dataset(subjects: Vec<cartkin::data::Subject>) -> Dataset {
-    Dataset {
-        source: PathBuf::from("memory"),
-        subjects,
-        covariate_names: vec![],
-    }
-}
 
 /// `n` Stein subjects with log-normal IIV on tmax, cmax, alpha (published ω²), the
 /// other parameters at their typical values, log-additive error σ = 0.4, LLOQ 20.
@@ -47,7 +37,7 @@ fn stein_population(n: usize, seed: u64) -> Dataset {
             subject(&format!("S{i}"), "transgene", &obs, Some(20.0))
         })
         .collect();
-    dataset(subjects)
+    in_memory(subjects)
 }
 
 #[test]
@@ -102,66 +92,14 @@ fn recovers_a_simulated_stein_population() {
 
 /// C(t) = A·exp(−k·t), A and k log-normal, additive error: smooth and, with ten
 /// samples per subject, well approximated by FOCE-I.
-struct MonoExp {
-    params: Vec<Parameter>,
-    outputs: Vec<Output>,
-}
-
-fn parameter(name: &str, typical: f64, omega2: Option<f64>, role: Role) -> Parameter {
-    Parameter {
-        name: name.into(),
-        typical,
-        unit: String::new(),
-        lower: 0.0,
-        upper: f64::INFINITY,
-        transform: Transform::Log,
-        omega2,
-        fixed: false,
-        role,
-    }
-}
-
-impl MonoExp {
-    fn new() -> MonoExp {
-        MonoExp {
-            params: vec![
-                parameter("A", 10.0, Some(0.1), Role::Structural),
-                parameter("k", 0.3, Some(0.1), Role::Structural),
-                parameter("sd", 0.2, None, Role::Residual),
-            ],
-            outputs: vec![Output {
-                analyte: Analyte::new("y"),
-                unit: String::new(),
-                error: ErrorModel::Additive { a: 2 },
-                lloq: None,
-            }],
-        }
-    }
-}
-
-impl Predict for MonoExp {
-    fn name(&self) -> &str {
-        "mono_exp"
-    }
-    fn parameters(&self) -> &[Parameter] {
-        &self.params
-    }
-    fn outputs(&self) -> &[Output] {
-        &self.outputs
-    }
-    fn predict(
-        &self,
-        theta: &[f64],
-        _ind: &Individual<'_>,
-        times: &[f64],
-        _outputs: &[usize],
-        out: &mut [f64],
-    ) -> Result<(), PredictError> {
-        for (o, &t) in out.iter_mut().zip(times) {
-            *o = theta[0] * (-theta[1] * t).exp();
-        }
-        Ok(())
-    }
+fn mono_exp() -> Decay {
+    Decay::new(
+        (10.0, Some(0.1)),
+        (0.3, Some(0.1)),
+        0.2,
+        ErrorModel::Additive { a: 2 },
+        None,
+    )
 }
 
 /// 30 subjects, 10 samples over 0.5–12, A = 10·e^η (ω² 0.1), k = 0.3·e^η (ω² 0.1),
@@ -186,7 +124,7 @@ fn mono_exp_data(n: usize, seed: u64) -> Dataset {
             subject(&format!("M{i}"), "y", &obs, None)
         })
         .collect();
-    dataset(subjects)
+    in_memory(subjects)
 }
 
 #[test]
@@ -197,7 +135,7 @@ fn agrees_with_foce_on_a_smooth_well_sampled_model() {
     // SAEM's stochastic-approximation (Louis) SEs within 35 % of FOCE's sandwich SEs
     // (under a correct model both estimate the same asymptotic covariance; the margin
     // is Monte-Carlo and finite-sample error).
-    let model = MonoExp::new();
+    let model = mono_exp();
     let data = mono_exp_data(30, 11);
     let foce =
         fit_population(&model, &data, &PopulationOptions::default(), &|_| {}).expect("FOCE fit");

@@ -2,11 +2,10 @@
 //! shards merged with `merge` give the files of the unsharded run. The dataset written
 //! with `--as-dataset` reads back with the simulated values.
 
-use crate::common::simulate as simulate_common;
-
 use std::fs;
 use std::path::{Path, PathBuf};
 
+use crate::common::stein::Stein;
 use cartkin::data::read_csv;
 use cartkin::report::OutputDir;
 use cartkin::simulate::merge::merge;
@@ -14,7 +13,6 @@ use cartkin::simulate::output::{write_results, ModelInfo, RunContext};
 use cartkin::simulate::{
     simulate, CovariateDistribution, DoseLevel, DoseUnit, Shard, SimulateError, SimulationDesign,
 };
-use simulate_common::Stein;
 
 const FILES: [&str; 5] = [
     "simulation.csv",

@@ -9,13 +9,11 @@
 //! interpolation between adjacent order statistics, which differ by O(1/N), changes
 //! this by far less than the tolerance.
 
-use crate::common::simulate as simulate_common;
-
+use crate::common::stein::{stein, Stein, OMEGA2, TYPICAL};
 use cartkin::model::Model;
-use cartkin::simulate::endpoints::{endpoints, summarise_endpoints, METRICS};
+use cartkin::simulate::endpoints::{endpoints, summarise_endpoints, MetricSummary, METRICS};
 use cartkin::simulate::summary::summarise;
 use cartkin::simulate::{simulate, DoseLevel, Omega, SimulationDesign, Variability};
-use simulate_common::{stein, Stein, OMEGA2, TYPICAL};
 
 const N: usize = 20_000;
 const Z95: f64 = 1.6448536269514722; // Φ⁻¹(0.95)
@@ -27,6 +25,27 @@ fn se_median(omega: f64) -> f64 {
 fn se_p05(omega: f64) -> f64 {
     // sqrt(0.05·0.95)/φ(1.6449) = 0.217945/0.103136
     2.113187 * omega / (N as f64).sqrt()
+}
+
+/// The N subjects' Cmax summary is that of a log-normal around the typical Cmax with
+/// the published ω² (median, 5th and 95th percentiles within 4 standard errors).
+fn assert_lognormal_cmax(m: MetricSummary) {
+    assert_eq!(m.n, N);
+    let omega = OMEGA2[2].sqrt();
+    let mu = TYPICAL[2].ln();
+    let (median, p05, p95) = (m.median.unwrap(), m.p05.unwrap(), m.p95.unwrap());
+    assert!(
+        (median.ln() - mu).abs() < 4.0 * se_median(omega),
+        "median {median}"
+    );
+    assert!(
+        (p05.ln() - (mu - Z95 * omega)).abs() < 4.0 * se_p05(omega),
+        "p05 {p05}"
+    );
+    assert!(
+        (p95.ln() - (mu + Z95 * omega)).abs() < 4.0 * se_p05(omega),
+        "p95 {p95}"
+    );
 }
 
 fn design(times: Vec<f64>, residual_error: bool) -> SimulationDesign {
@@ -53,24 +72,7 @@ fn cmax_is_lognormal_around_the_typical_cmax() {
     assert_eq!(s.len(), 1);
     let cmax = METRICS.iter().position(|m| *m == "cmax").unwrap();
     let tmax = METRICS.iter().position(|m| *m == "tmax").unwrap();
-    let m = s[0].metrics[cmax];
-    let (n, median, p05, p95) = (m.n, m.median, m.p05, m.p95);
-    assert_eq!(n, N);
-    let omega = OMEGA2[2].sqrt();
-    let mu = TYPICAL[2].ln();
-    let (median, p05, p95) = (median.unwrap(), p05.unwrap(), p95.unwrap());
-    assert!(
-        (median.ln() - mu).abs() < 4.0 * se_median(omega),
-        "median {median}"
-    );
-    assert!(
-        (p05.ln() - (mu - Z95 * omega)).abs() < 4.0 * se_p05(omega),
-        "p05 {p05}"
-    );
-    assert!(
-        (p95.ln() - (mu + Z95 * omega)).abs() < 4.0 * se_p05(omega),
-        "p95 {p95}"
-    );
+    assert_lognormal_cmax(s[0].metrics[cmax]);
     // Tmax is 9.3 for every subject (no IIV on tmax).
     assert_eq!(s[0].metrics[tmax].median, Some(9.3));
     assert_eq!(s[0].metrics[tmax].p05, Some(9.3));
@@ -182,24 +184,7 @@ fn built_in_stein2019_with_a_full_omega_on_cmax_only() {
     let sim = simulate(&model, &d, &|_| {}).unwrap();
     let s = summarise_endpoints(&endpoints(&sim));
     let cmax = METRICS.iter().position(|m| *m == "cmax").unwrap();
-    let m = s[0].metrics[cmax];
-    let (n, median, p05, p95) = (m.n, m.median, m.p05, m.p95);
-    assert_eq!(n, N);
-    let omega = OMEGA2[2].sqrt();
-    let mu = TYPICAL[2].ln();
-    let (median, p05, p95) = (median.unwrap(), p05.unwrap(), p95.unwrap());
-    assert!(
-        (median.ln() - mu).abs() < 4.0 * se_median(omega),
-        "median {median}"
-    );
-    assert!(
-        (p05.ln() - (mu - Z95 * omega)).abs() < 4.0 * se_p05(omega),
-        "p05 {p05}"
-    );
-    assert!(
-        (p95.ln() - (mu + Z95 * omega)).abs() < 4.0 * se_p05(omega),
-        "p95 {p95}"
-    );
+    assert_lognormal_cmax(s[0].metrics[cmax]);
 }
 
 #[test]

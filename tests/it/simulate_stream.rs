@@ -3,7 +3,7 @@
 //! count, `--profiles none` leaves out only simulation.csv (also through shards and
 //! `merge`), and the summary memory estimate is what the summary arrays allocate.
 
-use crate::common::simulate::Stein;
+use crate::common::stein::Stein;
 
 use std::fs;
 use std::path::Path;

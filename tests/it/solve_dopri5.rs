@@ -5,32 +5,10 @@ use crate::common::solve as solve_common;
 
 use approx::assert_relative_eq;
 use cartkin::solve::{Method, OdeSystem, SolveError, Solver, SolverOptions};
-use solve_common::{harmonic, linear2, linear2_exact, Decay, FnSystem};
+use solve_common::{harmonic, linear2, linear2_exact, solve, Decay, FnSystem};
 
 fn options(rtol: f64, atol: f64) -> SolverOptions {
-    SolverOptions {
-        method: Method::Dopri5,
-        rtol,
-        atol,
-        ..SolverOptions::default()
-    }
-}
-
-/// Solve and collect the outputs.
-fn solve<S: OdeSystem>(
-    solver: &mut Solver,
-    sys: &mut S,
-    t0: f64,
-    t1: f64,
-    y0: &[f64],
-    outputs: &[f64],
-) -> (Vec<f64>, Vec<Vec<f64>>, Result<(), SolveError>) {
-    let mut y = y0.to_vec();
-    let mut got = vec![Vec::new(); outputs.len()];
-    let result = solver.integrate(sys, t0, t1, &mut y, outputs, &mut |i, v| {
-        got[i] = v.to_vec()
-    });
-    (y, got, result)
+    solve_common::options(Method::Dopri5, rtol, atol)
 }
 
 #[test]

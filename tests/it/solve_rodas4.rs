@@ -4,33 +4,10 @@
 use crate::common::solve as solve_common;
 
 use approx::assert_relative_eq;
-use cartkin::solve::{Method, OdeSystem, SolveError, Solver, SolverOptions};
-use solve_common::{harmonic, linear2, linear2_exact, Decay, FnSystem, ROBERTSON_40};
-
-fn options(method: Method, rtol: f64, atol: f64) -> SolverOptions {
-    SolverOptions {
-        method,
-        rtol,
-        atol,
-        ..SolverOptions::default()
-    }
-}
-
-fn solve<S: OdeSystem>(
-    solver: &mut Solver,
-    sys: &mut S,
-    t0: f64,
-    t1: f64,
-    y0: &[f64],
-    outputs: &[f64],
-) -> (Vec<f64>, Vec<Vec<f64>>, Result<(), SolveError>) {
-    let mut y = y0.to_vec();
-    let mut got = vec![Vec::new(); outputs.len()];
-    let result = solver.integrate(sys, t0, t1, &mut y, outputs, &mut |i, v| {
-        got[i] = v.to_vec()
-    });
-    (y, got, result)
-}
+use cartkin::solve::{Method, SolveError, Solver, SolverOptions};
+use solve_common::{
+    harmonic, linear2, linear2_exact, options, solve, Decay, FnSystem, ROBERTSON_40,
+};
 
 /// Robertson's chemical kinetics (HW 1996 §IV.1, eq. 1.3):
 /// y1' = −0.04 y1 + 1e4 y2 y3, y2' = 0.04 y1 − 1e4 y2 y3 − 3e7 y2², y3' = 3e7 y2².

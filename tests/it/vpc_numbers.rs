@@ -3,93 +3,18 @@
 //! below the LLOQ against the normal CDF, the prediction correction by hand, and
 //! reproducibility by seed and thread count.
 
-use cartkin::data::{Analyte, CovariateValue, Covariates, Dataset, Subject};
-use cartkin::model::{
-    ErrorModel, Individual, Output, Parameter, Predict, PredictError, Role, Transform,
-};
+use cartkin::data::{CovariateValue, Covariates, Dataset, Subject};
+use cartkin::model::{ErrorModel, Predict};
 use cartkin::simulate::vpc::{bin_stats, run_vpc, Binning, Vpc, VpcSettings};
 use cartkin::simulate::{Omega, Population};
 use statrs::distribution::{Continuous, ContinuousCDF, Normal};
 
-use crate::common::estimate::subject;
-
-/// y = DOSE·A·exp(−k·t) (DOSE a covariate, 1 when absent), η on ln A with variance ω²,
-/// log-additive error sd: ln y ~ N(ln DOSE + ln A − k·t, ω² + sd²) exactly.
-struct Decay {
-    params: Vec<Parameter>,
-    outputs: Vec<Output>,
-}
-
-fn param(name: &str, typical: f64, omega2: Option<f64>, role: Role) -> Parameter {
-    Parameter {
-        name: name.into(),
-        typical,
-        unit: String::new(),
-        lower: 0.0,
-        upper: f64::INFINITY,
-        transform: Transform::Log,
-        omega2,
-        fixed: false,
-        role,
-    }
-}
-
-impl Decay {
-    fn new(omega2: f64, sd: f64, lloq: Option<f64>) -> Decay {
-        Decay {
-            params: vec![
-                param("A", 100.0, Some(omega2), Role::Structural),
-                param("k", 0.2, None, Role::Structural),
-                param("sd", sd, None, Role::Residual),
-            ],
-            outputs: vec![Output {
-                analyte: Analyte::new("y"),
-                unit: String::new(),
-                error: ErrorModel::LogAdditive { a: 2 },
-                lloq,
-            }],
-        }
-    }
-}
-
-impl Predict for Decay {
-    fn name(&self) -> &str {
-        "decay"
-    }
-    fn parameters(&self) -> &[Parameter] {
-        &self.params
-    }
-    fn outputs(&self) -> &[Output] {
-        &self.outputs
-    }
-    fn predict(
-        &self,
-        theta: &[f64],
-        ind: &Individual<'_>,
-        times: &[f64],
-        _outputs: &[usize],
-        out: &mut [f64],
-    ) -> Result<(), PredictError> {
-        let dose = ind.covariates.numeric("DOSE", 0.0).unwrap_or(1.0);
-        for (o, &t) in out.iter_mut().zip(times) {
-            *o = dose * theta[0] * (-theta[1] * t).exp();
-        }
-        Ok(())
-    }
-}
-
-fn dataset(subjects: Vec<Subject>) -> Dataset {
-    Dataset {
-        source: "memory".into(),
-        subjects,
-        covariate_names: vec![],
-    }
-}
+use crate::common::estimate::{in_memory, subject, Decay};
 
 /// `n` subjects observed at `times` (values irrelevant to the simulation).
 fn design(n: usize, times: &[f64], lloq: Option<f64>) -> Dataset {
     let obs: Vec<(f64, f64, bool)> = times.iter().map(|&t| (t, 1.0, false)).collect();
-    dataset(
+    in_memory(
         (0..n)
             .map(|i| subject(&format!("S{i}"), "y", &obs, lloq))
             .collect(),
@@ -103,6 +28,18 @@ fn settings(replicates: usize, seed: u64) -> VpcSettings {
         pred_corrected: false,
         binning: Binning::Visits,
     }
+}
+
+/// y = DOSE·A·exp(−k·t) (DOSE a covariate, 1 when absent), η on ln A with variance ω²,
+/// log-additive error sd: ln y ~ N(ln DOSE + ln A − k·t, ω² + sd²) exactly.
+fn decay(omega2: f64, sd: f64, lloq: Option<f64>) -> Decay {
+    Decay::new(
+        (100.0, Some(omega2)),
+        (0.2, None),
+        sd,
+        ErrorModel::LogAdditive { a: 2 },
+        lloq,
+    )
 }
 
 fn population(model: &Decay) -> Population {
@@ -137,10 +74,10 @@ fn observed_percentiles_and_blq_fraction_by_hand() {
             subject(&format!("S{i}"), "y", &obs, Some(5.0))
         })
         .collect();
-    let model = Decay::new(0.1, 0.2, Some(5.0));
+    let model = decay(0.1, 0.2, Some(5.0));
     let vpc = run_vpc(
         &model,
-        &dataset(subjects),
+        &in_memory(subjects),
         &population(&model),
         &settings(20, 1),
     )
@@ -174,7 +111,7 @@ fn simulated_percentiles_match_the_closed_form_quantiles() {
     let (w2, sd) = (0.1f64, 0.2f64);
     let s = (w2 + sd * sd).sqrt();
     let (n, reps) = (200, 200);
-    let model = Decay::new(w2, sd, None);
+    let model = decay(w2, sd, None);
     let times = [1.0, 5.0];
     let vpc = run_vpc(
         &model,
@@ -214,7 +151,7 @@ fn simulated_blq_fraction_matches_the_normal_cdf() {
     // R = 200 replicates is within 4·1.2533·0.035/√200 + 1/N (the fractions are k/N) of P.
     let (w2, sd) = (0.1f64, 0.2f64);
     let s = (w2 + sd * sd).sqrt();
-    let model = Decay::new(w2, sd, Some(5.0));
+    let model = decay(w2, sd, Some(5.0));
     let vpc = run_vpc(
         &model,
         &design(200, &[14.0], Some(5.0)),
@@ -249,10 +186,10 @@ fn prediction_correction_by_hand() {
             .insert("DOSE".into(), CovariateValue::Numeric(dose));
         subjects.push(s);
     }
-    let model = Decay::new(0.1, 0.2, None);
+    let model = decay(0.1, 0.2, None);
     let mut set = settings(50, 5);
     set.pred_corrected = true;
-    let vpc: Vpc = run_vpc(&model, &dataset(subjects), &population(&model), &set).unwrap();
+    let vpc: Vpc = run_vpc(&model, &in_memory(subjects), &population(&model), &set).unwrap();
     let values: Vec<f64> = vpc.observed.iter().map(|p| p.value).collect();
     assert!(
         (values[0] - 75.0).abs() < 1e-9 && (values[1] - 120.0).abs() < 1e-9,
@@ -271,7 +208,7 @@ fn prediction_correction_by_hand() {
 
 #[test]
 fn same_seed_same_result_whatever_the_threads_and_another_seed_differs() {
-    let model = Decay::new(0.1, 0.2, Some(5.0));
+    let model = decay(0.1, 0.2, Some(5.0));
     let data = design(30, &[1.0, 7.0, 14.0], Some(5.0));
     let pop = population(&model);
     let run = |threads: usize, seed: u64| {

@@ -19,7 +19,8 @@ use std::time::Instant;
 use serde_json::json;
 
 use super::{
-    held_by_estimate, parse_fix, select_analytes, ApproximationArg, CovarianceArg, FitArgs,
+    fixed_json, held_by_estimate, inputs_json, model_json, parse_fix, select_analytes,
+    ApproximationArg, CovarianceArg, FitArgs,
 };
 use crate::cli::CliError;
 use cartkin::estimate::population::tables::{
@@ -28,9 +29,9 @@ use cartkin::estimate::population::tables::{
 };
 use cartkin::estimate::population::{
     fit_population, Approximation, CovarianceKind, FoceSettings, Iteration, PopulationOptions,
+    PopulationUncertainty,
 };
 use cartkin::model::{Model, Predict};
-use cartkin::report::{sha256_file, sha256_hex};
 
 /// What FOCE and SAEM runs share: the model, the population options given on the
 /// command line, the bound dataset and the thread pool.
@@ -142,12 +143,7 @@ pub fn run(args: FitArgs) -> Result<(), CliError> {
     let pop = &fit.problem.pop;
     let k = fit.n_parameters();
     let n_obs = fit.problem.n_records();
-    let n_censored: usize = fit
-        .problem
-        .subjects
-        .iter()
-        .map(|s| s.records.n_censored())
-        .sum();
+    let n_censored = fit.problem.n_censored();
     let trace = &fit.outer.trace;
     let trace_summary: Vec<&Iteration> = trace
         .iter()
@@ -155,18 +151,7 @@ pub fn run(args: FitArgs) -> Result<(), CliError> {
         .filter(|(i, _)| i % 10 == 0 || *i + 1 == trace.len())
         .map(|(_, t)| t)
         .collect();
-    let covariance = match &fit.uncertainty {
-        Ok(u) => json!({
-            "status": "ok",
-            "matrix": u.kind,
-            "condition_number": u.condition,
-            "names": u.names,
-            "correlation": u.correlation,
-        }),
-        Err(why) => json!({ "status": "failed", "reason": why }),
-    };
-    let data_sha = sha256_file(&args.data)
-        .map_err(|e| CliError::Input(format!("cannot read {}: {e}", args.data.display())))?;
+    let covariance = covariance_json(&fit.uncertainty);
     let run = json!({
         "command": "fit",
         "method": "foce",
@@ -177,31 +162,13 @@ pub fn run(args: FitArgs) -> Result<(), CliError> {
             cartkin::estimate::population::Approximation::Laplacian =>
                 "Laplacian (NONMEM METHOD=1 LAPLACIAN): censored records (Beal M3) present; Hessian of the conditional objective at the EBE",
         },
-        "inputs": { "data": {
-            "path": args.data.display().to_string(),
-            "sha256": data_sha,
-            "time_unit": args.read.unit()?.name(),
-            "time_varying": args.read.time_varying,
-            "dvid_map": args.read.dvid_map,
-            "relative_path": cartkin::report::relative_path(dir.path(), &args.data)
-                .map(|p| p.display().to_string()),
-        } },
+        "inputs": inputs_json(&args, &dir)?,
         "time_unit": model.time_unit().name(),
-        "model": {
-            "name": model.name(),
-            "origin": model.origin(),
-            // A model file relative to this directory, for vpc and bootstrap after a move.
-            "path": cartkin::report::relative_path(dir.path(), std::path::Path::new(model.origin()))
-                .map(|p| p.display().to_string()),
-            "sha256": sha256_hex(model.source().as_bytes()),
-        },
+        "model": model_json(model, &dir),
         "free_parameters": pop.map.free.iter().map(|&i| params[i].name.clone()).collect::<Vec<_>>(),
         "random_effects": pop.eta_params.iter().map(|&i| params[i].name.clone()).collect::<Vec<_>>(),
         "omega_blocks": pop.blocks.iter().map(|b| b.iter().map(|&k| params[pop.eta_params[k]].name.clone()).collect::<Vec<_>>()).collect::<Vec<_>>(),
-        "fixed": params.iter().enumerate()
-            .filter(|(i, _)| !pop.map.free.contains(i))
-            .map(|(i, p)| (p.name.clone(), json!(pop.map.base[i])))
-            .collect::<serde_json::Map<_, _>>(),
+        "fixed": fixed_json(params, &pop.map),
         "analytes": options.analytes.as_ref().map(|a| a.iter().map(|x| x.to_string()).collect::<Vec<_>>()),
         "observations": { "used": n_obs, "censored": n_censored },
         "settings": options.settings,
@@ -258,6 +225,22 @@ pub fn run(args: FitArgs) -> Result<(), CliError> {
 
 /// `run.json`'s `shrinkage` of a population fit: η-shrinkage (%) by parameter name, and
 /// ε-shrinkage.
+/// run.json `covariance`: the matrix used and the correlations, or why it failed.
+pub(super) fn covariance_json(
+    uncertainty: &Result<PopulationUncertainty, String>,
+) -> serde_json::Value {
+    match uncertainty {
+        Ok(u) => json!({
+            "status": "ok",
+            "matrix": u.kind,
+            "condition_number": u.condition,
+            "names": u.names,
+            "correlation": u.correlation,
+        }),
+        Err(why) => json!({ "status": "failed", "reason": why }),
+    }
+}
+
 pub(super) fn shrinkage_json(
     params: &[cartkin::model::Parameter],
     pop: &cartkin::estimate::population::PopulationModel,
@@ -297,9 +280,7 @@ pub(super) fn write_run_and_plots(
     run: &serde_json::Value,
     args: &FitArgs,
 ) -> Result<(), CliError> {
-    let text = serde_json::to_string_pretty(run)
-        .map_err(|e| CliError::Numerical(format!("run.json: {e}")))?;
-    dir.write("run.json", text.as_bytes())?;
+    crate::cli::write_run_json(dir, run)?;
     crate::cli::report::write_plots(dir, &args.plots, crate::cli::report::Plotted::Fit)?;
     Ok(())
 }

@@ -21,8 +21,10 @@ use std::time::Instant;
 
 use serde_json::json;
 
-use super::population::{shrinkage_json, spinner, write_run_and_plots, write_tables, Setup};
-use super::{CovarianceArg, FitArgs, SeArg};
+use super::population::{
+    covariance_json, shrinkage_json, spinner, write_run_and_plots, write_tables, Setup,
+};
+use super::{fixed_json, CovarianceArg, FitArgs, SeArg};
 use crate::cli::CliError;
 use cartkin::estimate::population::saem::{
     fit_saem, write_saem_trace, Phase, SaemIteration, SaemOptions, SaemSettings, StandardErrors,
@@ -113,22 +115,8 @@ pub fn run(args: FitArgs) -> Result<(), CliError> {
     let k = fit.n_parameters();
     let n_obs = fit.problem.n_records();
     let constant = fit.problem.constant();
-    let n_censored: usize = fit
-        .problem
-        .subjects
-        .iter()
-        .map(|s| s.records.n_censored())
-        .sum();
-    let covariance = match &fit.uncertainty {
-        Ok(u) => json!({
-            "status": "ok",
-            "matrix": u.kind,
-            "condition_number": u.condition,
-            "names": u.names,
-            "correlation": u.correlation,
-        }),
-        Err(why) => json!({ "status": "failed", "reason": why }),
-    };
+    let n_censored = fit.problem.n_censored();
+    let covariance = covariance_json(&fit.uncertainty);
     let saem = &fit.saem;
     let converged = saem.explored;
     let data_sha = sha256_file(&args.data)
@@ -148,10 +136,7 @@ pub fn run(args: FitArgs) -> Result<(), CliError> {
         "random_effects": pop.eta_params.iter().map(|&i| params[i].name.clone()).collect::<Vec<_>>(),
         "omega_blocks": pop.blocks.iter().map(|b| b.iter().map(|&k| params[pop.eta_params[k]].name.clone()).collect::<Vec<_>>()).collect::<Vec<_>>(),
         "numerical_m_step": saem.layout.numeric.iter().map(|&k| params[pop.map.free[k]].name.clone()).collect::<Vec<_>>(),
-        "fixed": params.iter().enumerate()
-            .filter(|(i, _)| !pop.map.free.contains(i))
-            .map(|(i, p)| (p.name.clone(), json!(pop.map.base[i])))
-            .collect::<serde_json::Map<_, _>>(),
+        "fixed": fixed_json(params, &pop.map),
         "analytes": options.analytes.as_ref().map(|a| a.iter().map(|x| x.to_string()).collect::<Vec<_>>()),
         "observations": { "used": n_obs, "censored": n_censored },
         "settings": options.settings.get(),

@@ -104,6 +104,11 @@ impl<'a, M: Predict + ?Sized> PopulationProblem<'a, M> {
         self.subjects.iter().map(|s| s.records.len()).sum()
     }
 
+    /// Number of censored (BLQ) records over all subjects.
+    pub fn n_censored(&self) -> usize {
+        self.subjects.iter().map(|s| s.records.n_censored()).sum()
+    }
+
     /// The conditional problem of subject `k` (index into `subjects`).
     pub fn conditional<'b>(
         &'b self,

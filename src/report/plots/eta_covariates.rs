@@ -10,7 +10,7 @@
 
 use super::panel::{colour, Layer, Marker, Panel};
 use super::simulate::dose_label;
-use super::stats::lowess;
+use super::stats::points_and_lowess;
 use super::table::Table;
 use super::{Figure, PlotError};
 use crate::report::OutputDir;
@@ -115,20 +115,8 @@ fn continuous(p: &mut Panel, t: &Table, c: usize, e: usize, legend: bool) {
     let xy: Vec<(f64, f64)> = (0..t.len())
         .filter_map(|r| Some((t.num(r, c)?, t.num(r, e)?)))
         .collect();
-    let smooth = lowess(&xy, 2.0 / 3.0);
-    p.layers.push(Layer::Points {
-        xy,
-        marker: Marker::Ring,
-        colour: colour(0),
-        label: None,
-    });
-    p.layers.push(Layer::Line {
-        xy: smooth,
-        colour: colour(1),
-        dashed: false,
-        width: 2,
-        label: legend.then(|| "LOWESS".into()),
-    });
+    p.layers
+        .extend(points_and_lowess(xy, (false, false), legend));
 }
 
 /// η by level: a box per level and the subjects as points, spread across its width.

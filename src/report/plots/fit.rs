@@ -18,7 +18,7 @@
 use std::collections::BTreeMap;
 
 use super::panel::{colour, Layer, Marker, Panel};
-use super::stats::lowess;
+use super::stats::points_and_lowess;
 use super::table::Table;
 use super::{slug, Figure, PlotError};
 use crate::report::OutputDir;
@@ -184,35 +184,8 @@ fn gof(analyte: &str, recs: &[Record], log: bool) -> Figure {
         let mut p = Panel::new(format!("DV vs {what}"), what, &format!("DV ({analyte})"));
         p.x_log = log;
         p.y_log = log;
-        let smooth = if log {
-            let logged: Vec<(f64, f64)> = xy
-                .iter()
-                .filter(|(x, y)| *x > 0.0 && *y > 0.0)
-                .map(|(x, y)| (x.ln(), y.ln()))
-                .collect();
-            lowess(&logged, 2.0 / 3.0)
-                .into_iter()
-                .map(|(x, y)| (x.exp(), y.exp()))
-                .collect()
-        } else {
-            lowess(&xy, 2.0 / 3.0)
-        };
-        p.layers = vec![
-            Layer::Identity,
-            Layer::Points {
-                xy,
-                marker: Marker::Ring,
-                colour: colour(0),
-                label: None,
-            },
-            Layer::Line {
-                xy: smooth,
-                colour: colour(1),
-                dashed: false,
-                width: 2,
-                label: Some("LOWESS".into()),
-            },
-        ];
+        p.layers = vec![Layer::Identity];
+        p.layers.extend(points_and_lowess(xy, (log, log), true));
         p
     };
     Figure {
@@ -233,15 +206,6 @@ fn residuals(analyte: &str, recs: &[Record], label: &str) -> Figure {
             .filter_map(|r| Some((f(r)?, r.residual?)))
             .filter(|(x, _)| !x_log || *x > 0.0)
             .collect();
-        let smooth = if x_log {
-            let l: Vec<(f64, f64)> = xy.iter().map(|(x, y)| (x.ln(), *y)).collect();
-            lowess(&l, 2.0 / 3.0)
-                .into_iter()
-                .map(|(x, y)| (x.exp(), y))
-                .collect()
-        } else {
-            lowess(&xy, 2.0 / 3.0)
-        };
         let mut p = Panel::new(title, x_label, label);
         p.x_log = x_log;
         p.layers = vec![
@@ -257,20 +221,8 @@ fn residuals(analyte: &str, recs: &[Record], label: &str) -> Figure {
                 y: -1.96,
                 dashed: true,
             },
-            Layer::Points {
-                xy,
-                marker: Marker::Ring,
-                colour: colour(0),
-                label: None,
-            },
-            Layer::Line {
-                xy: smooth,
-                colour: colour(1),
-                dashed: false,
-                width: 2,
-                label: Some("LOWESS".into()),
-            },
         ];
+        p.layers.extend(points_and_lowess(xy, (x_log, false), true));
         p
     };
     Figure {

@@ -20,6 +20,8 @@
 
 use statrs::distribution::{ContinuousCDF, StudentsT};
 
+use super::panel::{colour, Layer, Marker};
+
 /// The least-squares power model ln Y = α + β ln D.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct PowerModel {
@@ -104,6 +106,41 @@ pub fn kaplan_meier(subjects: &[(f64, bool)]) -> Vec<(f64, f64)> {
         at_risk -= leaving;
     }
     steps
+}
+
+/// Points and their LOWESS line (span 2/3, fitted on the log of an axis drawn on a log
+/// scale, where the points are positive), the line labelled "LOWESS" when `legend`.
+pub fn points_and_lowess(
+    xy: Vec<(f64, f64)>,
+    (x_log, y_log): (bool, bool),
+    legend: bool,
+) -> [Layer; 2] {
+    let scale = |v: f64, log: bool| if log { v.ln() } else { v };
+    let unscale = |v: f64, log: bool| if log { v.exp() } else { v };
+    let fitted: Vec<(f64, f64)> = xy
+        .iter()
+        .filter(|(x, y)| (!x_log || *x > 0.0) && (!y_log || *y > 0.0))
+        .map(|&(x, y)| (scale(x, x_log), scale(y, y_log)))
+        .collect();
+    let smooth = lowess(&fitted, 2.0 / 3.0)
+        .into_iter()
+        .map(|(x, y)| (unscale(x, x_log), unscale(y, y_log)))
+        .collect();
+    [
+        Layer::Points {
+            xy,
+            marker: Marker::Ring,
+            colour: colour(0),
+            label: None,
+        },
+        Layer::Line {
+            xy: smooth,
+            colour: colour(1),
+            dashed: false,
+            width: 2,
+            label: legend.then(|| "LOWESS".into()),
+        },
+    ]
 }
 
 /// Smoothed values at each distinct x of `points` (sorted by x); see the module header.

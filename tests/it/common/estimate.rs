@@ -1,15 +1,19 @@
-//! Test models for the estimation tests, written out by hand as independent references:
-//! the Stein 2019 closed form (Stein et al. CPT PSP 2019) with the parameters, bounds, transforms
-//! and error model of models/stein2019.model, and a straight line with
-//! additive error (a linear-Gaussian model whose MLE and covariance are known exactly).
+//! Test models for the estimation tests, written out by hand as independent references
+//! (the Stein 2019 closed form is in [`super::stein`]): a straight line with additive
+//! error (a linear-Gaussian model whose MLE and covariance are known exactly) and a
+//! mono-exponential decay.
 
-use cartkin::data::{Analyte, Covariates, Observation, Subject};
+use cartkin::data::{Analyte, Covariates, Dataset, Observation, Subject};
+use cartkin::estimate::likelihood::Records;
+use cartkin::estimate::population::{PopulationModel, PopulationProblem};
 use cartkin::model::{
     ErrorModel, Individual, Output, Parameter, Predict, PredictError, Role, Transform,
 };
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, StandardNormal};
+
+use super::stein::stein;
 
 fn param(name: &str, typical: f64, lo: f64, hi: f64, t: Transform, role: Role) -> Parameter {
     Parameter {
@@ -25,81 +29,7 @@ fn param(name: &str, typical: f64, lo: f64, hi: f64, t: Transform, role: Role) -
     }
 }
 
-/// Stein 2019 closed form; parameters foldx, tmax, cmax, alpha, fb, beta, sigma.
-pub struct Stein {
-    params: Vec<Parameter>,
-    outputs: Vec<Output>,
-}
-
-/// Typical values of Stein et al. 2019 (sigma: the published 0.56 on the log scale).
-pub const STEIN_TYPICAL: [f64; 7] = [3900.0, 9.3, 24000.0, 0.16, 0.0079, 0.0032, 0.56];
-/// Parameter names in model order.
-pub const STEIN_NAMES: [&str; 7] = ["foldx", "tmax", "cmax", "alpha", "fb", "beta", "sigma"];
-
-impl Stein {
-    /// The stein2019 model (models/stein2019.model).
-    pub fn new() -> Stein {
-        use Role::*;
-        use Transform::*;
-        let t = STEIN_TYPICAL;
-        Stein {
-            params: vec![
-                param("foldx", t[0], 1.0, 1e8, Log, Structural),
-                param("tmax", t[1], 0.5, 60.0, Log, Structural),
-                param("cmax", t[2], 1.0, 1e9, Log, Structural),
-                param("alpha", t[3], 1e-4, 10.0, Log, Structural),
-                param("fb", t[4], 0.0, 1.0, Logit, Structural),
-                param("beta", t[5], 1e-6, 1.0, Log, Structural),
-                param("sigma", t[6], 0.0, f64::INFINITY, Log, Residual),
-            ],
-            outputs: vec![Output {
-                analyte: Analyte::new("transgene"),
-                unit: "copies/ug".into(),
-                error: ErrorModel::LogAdditive { a: 6 },
-                lloq: Some(20.0),
-            }],
-        }
-    }
-
-    /// C(t) for natural-scale parameters (Stein 2019 closed form).
-    pub fn conc(theta: &[f64], t: f64) -> f64 {
-        let [foldx, tmax, cmax, alpha, fb, beta] =
-            [theta[0], theta[1], theta[2], theta[3], theta[4], theta[5]];
-        if t < tmax {
-            cmax / foldx * (foldx.ln() / tmax * t).exp()
-        } else {
-            let s = t - tmax;
-            (1.0 - fb) * cmax * (-alpha * s).exp() + fb * cmax * (-beta * s).exp()
-        }
-    }
-}
-
-impl Predict for Stein {
-    fn name(&self) -> &str {
-        "stein_closed_form_test"
-    }
-    fn parameters(&self) -> &[Parameter] {
-        &self.params
-    }
-    fn outputs(&self) -> &[Output] {
-        &self.outputs
-    }
-    fn predict(
-        &self,
-        theta: &[f64],
-        _ind: &Individual<'_>,
-        times: &[f64],
-        _outputs: &[usize],
-        out: &mut [f64],
-    ) -> Result<(), PredictError> {
-        for (o, &t) in out.iter_mut().zip(times) {
-            *o = Stein::conc(theta, t);
-        }
-        Ok(())
-    }
-}
-
-/// f(t) = a + b·t, additive error sd; all identity scale.
+/// f(t) = a + b·t, additive error sd; a and b on the identity scale.
 pub struct Line {
     params: Vec<Parameter>,
     outputs: Vec<Output>,
@@ -124,6 +54,13 @@ impl Line {
                 lloq: None,
             }],
         }
+    }
+
+    /// With IIV (ω²) on a and b.
+    pub fn with_iiv(mut self, omega2_a: Option<f64>, omega2_b: Option<f64>) -> Line {
+        self.params[0].omega2 = omega2_a;
+        self.params[1].omega2 = omega2_b;
+        self
     }
 }
 
@@ -152,6 +89,70 @@ impl Predict for Line {
     }
 }
 
+/// y = DOSE·A·exp(−k·t) (DOSE a covariate, 1 when absent), A, k and the residual sd on
+/// the log scale.
+pub struct Decay {
+    params: Vec<Parameter>,
+    outputs: Vec<Output>,
+}
+
+impl Decay {
+    /// Typical A and k with their ω² (IIV when given), the sd of the residual `error`
+    /// (its parameter index 2) and the LLOQ.
+    pub fn new(
+        (a, omega2_a): (f64, Option<f64>),
+        (k, omega2_k): (f64, Option<f64>),
+        sd: f64,
+        error: ErrorModel,
+        lloq: Option<f64>,
+    ) -> Decay {
+        use Role::*;
+        let log = |name: &str, typical: f64, omega2: Option<f64>, role: Role| Parameter {
+            omega2,
+            ..param(name, typical, 0.0, f64::INFINITY, Transform::Log, role)
+        };
+        Decay {
+            params: vec![
+                log("A", a, omega2_a, Structural),
+                log("k", k, omega2_k, Structural),
+                log("sd", sd, None, Residual),
+            ],
+            outputs: vec![Output {
+                analyte: Analyte::new("y"),
+                unit: String::new(),
+                error,
+                lloq,
+            }],
+        }
+    }
+}
+
+impl Predict for Decay {
+    fn name(&self) -> &str {
+        "decay"
+    }
+    fn parameters(&self) -> &[Parameter] {
+        &self.params
+    }
+    fn outputs(&self) -> &[Output] {
+        &self.outputs
+    }
+    fn predict(
+        &self,
+        theta: &[f64],
+        ind: &Individual<'_>,
+        times: &[f64],
+        _outputs: &[usize],
+        out: &mut [f64],
+    ) -> Result<(), PredictError> {
+        let dose = ind.covariates.numeric("DOSE", 0.0).unwrap_or(1.0);
+        for (o, &t) in out.iter_mut().zip(times) {
+            *o = dose * theta[0] * (-theta[1] * t).exp();
+        }
+        Ok(())
+    }
+}
+
 /// A subject with observations (t, value, censored) of `analyte`.
 pub fn subject(id: &str, analyte: &str, obs: &[(f64, f64, bool)], lloq: Option<f64>) -> Subject {
     Subject {
@@ -172,6 +173,30 @@ pub fn subject(id: &str, analyte: &str, obs: &[(f64, f64, bool)], lloq: Option<f
     }
 }
 
+/// An in-memory dataset of `subjects`, without covariate columns.
+pub fn in_memory(subjects: Vec<Subject>) -> Dataset {
+    Dataset {
+        source: "memory".into(),
+        subjects,
+        covariate_names: vec![],
+    }
+}
+
+/// The population problem of `model` on `data`, nothing fixed, with the Ω `blocks`.
+pub fn problem<'a, M: Predict>(
+    model: &'a M,
+    data: &'a Dataset,
+    blocks: &[Vec<String>],
+) -> PopulationProblem<'a, M> {
+    let pop = PopulationModel::new(model, &[], blocks).expect("population model");
+    let prepared = data
+        .subjects
+        .iter()
+        .map(|s| Records::from_subject(s, model, None).expect("records"))
+        .collect();
+    PopulationProblem::new(model, pop, data, prepared)
+}
+
 /// Stein observations at `times` with log-normal noise sd `sigma` (seeded), censored
 /// below `lloq` (value = the limit).
 pub fn stein_observations(
@@ -185,7 +210,7 @@ pub fn stein_observations(
         .iter()
         .map(|&t| {
             let e: f64 = StandardNormal.sample(rng);
-            let y = Stein::conc(theta, t) * (sigma * e).exp();
+            let y = stein(theta, t) * (sigma * e).exp();
             if y < lloq {
                 (t, lloq, true)
             } else {

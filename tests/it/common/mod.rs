@@ -4,8 +4,8 @@
 pub mod estimate;
 pub mod figures;
 pub mod library;
-pub mod simulate;
 pub mod solve;
+pub mod stein;
 pub mod trial;
 
 use std::path::{Path, PathBuf};

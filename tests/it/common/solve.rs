@@ -1,6 +1,6 @@
 //! Test problems with analytic solutions, shared by the solver tests.
 
-use cartkin::solve::OdeSystem;
+use cartkin::solve::{Method, OdeSystem, SolveError, Solver, SolverOptions};
 
 /// y' = -k y.
 pub struct Decay {
@@ -103,3 +103,30 @@ pub const VDP_REFERENCE: [(f64, [f64; 2]); 2] = [
     (500.0, [1.596_768_951_052_56, -1.030_391_187_839_123_5e-3]),
     (3000.0, [-1.510_606_936_744_037_3, 1.178_380_000_731_069e-3]),
 ];
+
+/// Solver options with `method` and the tolerances, the rest default.
+pub fn options(method: Method, rtol: f64, atol: f64) -> SolverOptions {
+    SolverOptions {
+        method,
+        rtol,
+        atol,
+        ..SolverOptions::default()
+    }
+}
+
+/// Solve from `t0` to `t1`: the final state, the state at each of `outputs`, the result.
+pub fn solve<S: OdeSystem>(
+    solver: &mut Solver,
+    sys: &mut S,
+    t0: f64,
+    t1: f64,
+    y0: &[f64],
+    outputs: &[f64],
+) -> (Vec<f64>, Vec<Vec<f64>>, Result<(), SolveError>) {
+    let mut y = y0.to_vec();
+    let mut got = vec![Vec::new(); outputs.len()];
+    let result = solver.integrate(sys, t0, t1, &mut y, outputs, &mut |i, v| {
+        got[i] = v.to_vec()
+    });
+    (y, got, result)
+}

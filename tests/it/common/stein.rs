@@ -1,5 +1,6 @@
 //! A hand-written Stein 2019 closed form implementing `Predict`: an independent
-//! reference for the simulation tests (Stein et al. CPT PSP 2019; models/stein2019.model).
+//! reference for the estimation and simulation tests (Stein et al. CPT PSP 2019;
+//! models/stein2019.model), with its parameters, bounds, transforms and error model.
 //!
 //! C(t) = R0·e^(ρt) for t < Tmax, with ρ = ln(foldx)/Tmax and R0 = Cmax/foldx;
 //! C(t) = (1 − F_B)·Cmax·e^(−α(t − Tmax)) + F_B·Cmax·e^(−β(t − Tmax)) for t ≥ Tmax.
@@ -9,7 +10,7 @@ use cartkin::model::{
     ErrorModel, Individual, Output, Parameter, Predict, PredictError, Role, Transform,
 };
 
-/// Stein 2019 closed form with the published typical values and IIV (ω² as variances).
+/// Stein 2019 closed form; parameters foldx, tmax, cmax, alpha, fb, beta, sigma.
 pub struct Stein {
     params: Vec<Parameter>,
     outputs: Vec<Output>,
@@ -19,6 +20,10 @@ pub struct Stein {
 pub const OMEGA2: [f64; 6] = [2.4, 0.38, 0.65, 0.91, 0.8, 0.86];
 /// Typical values: foldx, tmax, cmax, alpha, fb, beta.
 pub const TYPICAL: [f64; 6] = [3900.0, 9.3, 24000.0, 0.16, 0.0079, 0.0032];
+/// Typical values with sigma (the published 0.56 on the log scale).
+pub const STEIN_TYPICAL: [f64; 7] = [3900.0, 9.3, 24000.0, 0.16, 0.0079, 0.0032, 0.56];
+/// Parameter names in model order.
+pub const STEIN_NAMES: [&str; 7] = ["foldx", "tmax", "cmax", "alpha", "fb", "beta", "sigma"];
 
 fn p(name: &str, typical: f64, lo: f64, hi: f64, t: Transform, w2: Option<f64>) -> Parameter {
     Parameter {
@@ -35,6 +40,11 @@ fn p(name: &str, typical: f64, lo: f64, hi: f64, t: Transform, w2: Option<f64>) 
 }
 
 impl Stein {
+    /// Without IIV (individual fits).
+    pub fn new() -> Self {
+        Stein::with_iiv([false; 6])
+    }
+
     /// With IIV on the parameters whose flag in `iiv` is true (order of [`TYPICAL`]).
     pub fn with_iiv(iiv: [bool; 6]) -> Self {
         let w = |i: usize| if iiv[i] { Some(OMEGA2[i]) } else { None };
@@ -63,6 +73,11 @@ impl Stein {
     /// All six parameters with their published IIV.
     pub fn published() -> Self {
         Stein::with_iiv([true; 6])
+    }
+
+    /// C(t) for natural-scale θ = (foldx, tmax, cmax, alpha, fb, beta, ...).
+    pub fn conc(theta: &[f64], t: f64) -> f64 {
+        stein(theta, t)
     }
 }
 
