@@ -20,6 +20,7 @@ mod estimate_covariance;
 mod estimate_foce;
 mod estimate_foce_nonlinear;
 mod estimate_foce_recovery;
+mod estimate_foce_threads;
 mod estimate_gradient;
 mod estimate_likelihood;
 mod estimate_model;

@@ -166,14 +166,11 @@ pub fn fit_population<'a, M: Predict + ?Sized>(
     problem.polish = true;
     let uncertainty = match options.covariance {
         None => Err("covariance step not requested".to_string()),
-        Some(kind) => r_matrix(
-            &problem,
-            &outer.x,
-            outer.evaluation.neg2ll,
-            &etas,
-            options.r_step,
-        )
-        .and_then(|r| uncertainty(&problem, &outer.x, &r, &outer.subject_gradients, kind)),
+        // the centre of the differences polished like the probes around it
+        Some(kind) => problem
+            .evaluate(&outer.x, &etas)
+            .and_then(|centre| r_matrix(&problem, &outer.x, centre.neg2ll, &etas, options.r_step))
+            .and_then(|r| uncertainty(&problem, &outer.x, &r, &outer.subject_gradients, kind)),
     };
     let diagnostics = all_diagnostics(
         &problem,
