@@ -10,8 +10,6 @@
 //! Population: SAEM (`run_saem`, default settings) on the same 24 Stein subjects, all
 //! threads.
 
-use std::path::Path;
-
 use cartkin::data::read_csv;
 use cartkin::estimate::{fit_individuals, FitOptions, FitSettings};
 use cartkin::estimate::{Objective, ParameterMap, Records};
@@ -41,7 +39,7 @@ fn options() -> FitOptions {
 }
 
 fn stein(c: &mut Criterion) {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("benches/data/stein_pop.csv");
+    let path = cartkin_benches::root().join("benches/data/stein_pop.csv");
     let data = read_csv(&path).expect("benches/data/stein_pop.csv").dataset;
     let model = Model::load("stein2019").expect("built-in stein2019");
     let opts = options();
@@ -96,7 +94,7 @@ fn stein(c: &mut Criterion) {
 fn cd19(c: &mut Criterion) {
     // data/example.csv (18 subjects, 50e6-class doses), transgene + B cells, kexp, kdM
     // and kkill free, everything else fixed at the typical values.
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("data/example.csv");
+    let path = cartkin_benches::root().join("data/example.csv");
     let data = read_csv(&path).expect("data/example.csv").dataset;
     let model = Model::load("cd19_bcell").expect("built-in cd19_bcell");
     let free = ["kexp", "kdM", "kkill"];
@@ -136,7 +134,7 @@ fn cd19(c: &mut Criterion) {
 fn saem(c: &mut Criterion) {
     use cartkin::estimate::population::population_problem;
     use cartkin::estimate::population::saem::{run_saem, SaemSettings};
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("benches/data/stein_pop.csv");
+    let path = cartkin_benches::root().join("benches/data/stein_pop.csv");
     let data = read_csv(&path).expect("benches/data/stein_pop.csv").dataset;
     let model = Model::load("stein2019").expect("built-in stein2019");
     let problem = population_problem(&model, &data, None, &[], &[]).expect("problem");

@@ -4,10 +4,9 @@
 //! 365-day cd19_bcell prediction — with the model's own solver (Dopri5) and under
 //! `solver auto` (Dopri5 with stiffness detection, issue 12: it must not be slower).
 //!
-//! Run: `cargo bench --bench model`.
+//! Run: `cargo bench -p cartkin-benches --bench model`.
 
 use std::hint::black_box;
-use std::path::Path;
 
 use cartkin::data::{Covariates, Dose};
 use cartkin::model::{Individual, Model, Predict};
@@ -17,9 +16,7 @@ use criterion::{criterion_group, criterion_main, Criterion};
 /// The built-in model, or the library's file while it is not built in.
 fn cd19() -> Model {
     Model::load("cd19_bcell")
-        .or_else(|_| {
-            Model::from_file(&Path::new(env!("CARGO_MANIFEST_DIR")).join("models/cd19_bcell.model"))
-        })
+        .or_else(|_| Model::from_file(&cartkin_benches::root().join("models/cd19_bcell.model")))
         .expect("cd19_bcell model")
 }
 

@@ -26,12 +26,11 @@
 //! largest error relative to each component's peak, and heap allocations per solve
 //! (counted by a global allocator), then times one solve with criterion.
 //!
-//! Run: `cargo bench --bench ode_solvers -- --measurement-time 3`.
+//! Run: `cargo bench -p cartkin-benches --bench ode_solvers -- --measurement-time 3`.
 
 use std::alloc::{GlobalAlloc, Layout, System as SystemAllocator};
 use std::cell::{Cell, RefCell};
 use std::hint::black_box;
-use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
@@ -326,7 +325,7 @@ fn chain_problem() -> Problem<Chain> {
 /// cd19_bcell through cartkin's compiled model file, 50e6 cells at t = 0 (the bolus
 /// `dose E scale f_blood / V_blood_uL` applied to the initial state).
 fn cd19_problem() -> Problem<ModelOde> {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let root = cartkin_benches::root();
     let model = Model::load("cd19_bcell")
         .or_else(|_| Model::from_file(&root.join("models/cd19_bcell.model")))
         .expect("cd19_bcell model");

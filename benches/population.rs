@@ -9,8 +9,6 @@
 //! Before the timing, each fit is run once and its outcome printed (OFV, iterations,
 //! objective evaluations, EBE iterations), so the figures can be read with the work done.
 
-use std::path::Path;
-
 use cartkin::data::{read_csv_with, Dataset, ReadOptions, TimeUnit};
 use cartkin::estimate::population::{fit_population, PopulationOptions};
 use cartkin::model::bind::bind;
@@ -18,7 +16,7 @@ use cartkin::model::Model;
 use criterion::{criterion_group, criterion_main, Criterion};
 
 fn load(model: &str, data: &str, unit: TimeUnit) -> (Model, Dataset) {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let root = cartkin_benches::root();
     let model = if model.contains('/') {
         Model::load(root.join(model).to_str().expect("utf-8 path"))
     } else {

@@ -21,7 +21,7 @@
 //! the model file's (the published values, twice the truth). Starting at the truth
 //! would flatter the exploration phase.
 //!
-//! `cargo bench --bench saem_recovery -- [REPLICATES] [SUBJECTS] [LLOQ]` (defaults 50,
+//! `cargo bench -p cartkin-benches --bench saem_recovery -- [REPLICATES] [SUBJECTS] [LLOQ]` (defaults 50,
 //! 24 and 75; a bench target, so `cargo test` does not build it).
 
 use std::path::Path;

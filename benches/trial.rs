@@ -12,8 +12,6 @@
 //! CPU-seconds for the 120,000 patient simulations (83 s wall, shared), i.e. about 9 s
 //! on two free cores; the release profile is faster still.
 
-use std::path::Path;
-
 use criterion::{criterion_group, criterion_main, Criterion};
 
 use cartkin::model::Model;
@@ -21,7 +19,7 @@ use cartkin::simulate::scenario::LoadedScenario;
 use cartkin::trial::{TrialPlan, TrialSettings};
 
 fn bench(c: &mut Criterion) {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("data/trials/ct1195e_sle.toml");
+    let path = cartkin_benches::root().join("data/trials/ct1195e_sle.toml");
     let sc = LoadedScenario::read(&path).unwrap();
     let model = Model::load(&sc.model()).unwrap();
     let settings = TrialSettings::parse(&sc.file, &sc.text, sc.scenario.dose_levels.len()).unwrap();

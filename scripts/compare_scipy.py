@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Speed comparison of cartkin with SciPy on the same work (README.md, "Performance").
 
-Runs cartkin's criterion benches (`cargo bench`, bencher output format) and an
+Runs cartkin's criterion benches (`cargo bench -p cartkin-benches`, bencher output format) and an
 independent SciPy benchmark of the same tasks (a `bench_scipy.py` that is NOT part of
 this repository: give its folder with --peers), then prints one line per task with the
 time per item on each side and the ratio.
@@ -50,7 +50,7 @@ def cartkin_times(targets: list[str]) -> dict[str, float]:
     """ns per iteration of every criterion benchmark of the given bench targets."""
     out: dict[str, float] = {}
     for target in targets:
-        cmd = ["cargo", "bench", "--bench", target, "--", "--output-format", "bencher"]
+        cmd = ["cargo", "bench", "-p", "cartkin-benches", "--bench", target, "--", "--output-format", "bencher"]
         print("$ " + " ".join(cmd), file=sys.stderr, flush=True)
         run = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, check=True)
         for line in run.stdout.splitlines():
