@@ -18,6 +18,7 @@ mod data_roundtrip;
 mod data_validation;
 mod estimate_covariance;
 mod estimate_foce;
+mod estimate_foce_gradient;
 mod estimate_foce_nonlinear;
 mod estimate_foce_recovery;
 mod estimate_foce_threads;

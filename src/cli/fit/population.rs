@@ -193,6 +193,11 @@ pub fn run(args: FitArgs) -> Result<(), CliError> {
             "iterations": fit.outer.iterations,
             "objective_evaluations": fit.outer.evaluations,
             "laplacian_fallbacks": fit.outer.evaluation.fallbacks,
+            "gradient": if cartkin::estimate::population::foce_gradient::available(&fit.problem) {
+                "exact (implicit differentiation of the EBEs); R by central differences of it"
+            } else {
+                "central differences of the objective; R by second differences"
+            },
         },
         "trace": trace_summary,
         "solver": super::solver_json(model),

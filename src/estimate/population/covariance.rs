@@ -2,8 +2,11 @@
 //!
 //! On the packed scale x (θ on its estimation scale, log-Cholesky Ω):
 //! - R = ∇²OFV by central second differences of the objective (Abramowitz & Stegun
-//!   25.3.23/25.3.26) with steps h_k = `step`·max(1, |x_k|);
-//! - S = Σ_i ∇OFV_i ∇OFV_iᵀ, the per-subject central-difference gradients at the optimum;
+//!   25.3.23/25.3.26) with steps h_k = `step`·max(1, |x_k|), or, where the FOCE-I
+//!   gradient is exact ([`super::foce_gradient`]), by central differences of that
+//!   gradient ([`r_matrix_from_gradients`]);
+//! - S = Σ_i ∇OFV_i ∇OFV_iᵀ, the per-subject gradients at the optimum (exact, or by
+//!   central differences);
 //! - Cov(x̂) = R⁻¹SR⁻¹ (the sandwich, NONMEM's default). With OFV = −2 ln L the
 //!   information is R/2 and the score outer products S/4, so the sandwich
 //!   (R/2)⁻¹(S/4)(R/2)⁻¹ = R⁻¹SR⁻¹ needs no factor; the R-only form is 2R⁻¹.
@@ -17,6 +20,7 @@
 
 use nalgebra::{DMatrix, SymmetricEigen};
 
+use super::foce_gradient;
 use super::objective::PopulationProblem;
 use crate::estimate::covariance::Z975;
 use crate::model::Predict;
@@ -112,6 +116,46 @@ pub fn r_matrix<M: Predict + ?Sized>(
         }
     }
     Ok(r)
+}
+
+/// R by central differences of the exact gradient ([`super::foce_gradient`]; FOCE-I
+/// with exact derivatives), symmetrised, with steps h_k = `step`·max(1, |x_k|); EBEs
+/// warm-started from `warm`. 2p evaluations and gradients instead of the 2p² of
+/// [`r_matrix`]. Also returns the per-subject gradients at x (for S).
+pub fn r_matrix_from_gradients<M: Predict + ?Sized>(
+    problem: &PopulationProblem<'_, M>,
+    x: &[f64],
+    warm: &[Vec<f64>],
+    step: f64,
+) -> Result<(Vec<f64>, Vec<Vec<f64>>), String> {
+    let p = x.len();
+    let gradient_at = |probe: &[f64]| {
+        problem
+            .evaluate(probe, warm)
+            .and_then(|e| foce_gradient::gradient(problem, probe, &e.modes, step))
+    };
+    let (_, per_subject) = gradient_at(x)?;
+    let mut r = vec![0.0; p * p];
+    let mut probe = x.to_vec();
+    for k in 0..p {
+        let h = step * x[k].abs().max(1.0);
+        probe[k] = x[k] + h;
+        let (up, _) = gradient_at(&probe)?;
+        probe[k] = x[k] - h;
+        let (down, _) = gradient_at(&probe)?;
+        probe[k] = x[k];
+        for i in 0..p {
+            r[i * p + k] = (up[i] - down[i]) / (2.0 * h);
+        }
+    }
+    for i in 0..p {
+        for j in 0..i {
+            let v = 0.5 * (r[i * p + j] + r[j * p + i]);
+            r[i * p + j] = v;
+            r[j * p + i] = v;
+        }
+    }
+    Ok((r, per_subject))
 }
 
 /// The covariance step at packed x̂ with R, per-subject gradients (module docs).

@@ -5,10 +5,13 @@
 
 use nalgebra::DMatrix;
 
-use super::covariance::{r_matrix, uncertainty, CovarianceKind, PopulationUncertainty};
+use super::covariance::{
+    r_matrix, r_matrix_from_gradients, uncertainty, CovarianceKind, PopulationUncertainty,
+};
 use super::diagnostics::{all_diagnostics, eps_shrinkage, eta_shrinkage, RecordDiagnostics};
 use super::ebe::Approximation;
 use super::foce::{minimise, FoceSettings, Iteration, OuterResult};
+use super::foce_gradient;
 use super::model::PopulationModel;
 use super::objective::PopulationProblem;
 use crate::data::{Analyte, Dataset};
@@ -167,6 +170,11 @@ pub fn fit_population<'a, M: Predict + ?Sized>(
     let uncertainty = match options.covariance {
         None => Err("covariance step not requested".to_string()),
         // the centre of the differences polished like the probes around it
+        Some(kind) if foce_gradient::available(&problem) => {
+            r_matrix_from_gradients(&problem, &outer.x, &etas, options.settings.fd_step).and_then(
+                |(r, per_subject)| uncertainty(&problem, &outer.x, &r, &per_subject, kind),
+            )
+        }
         Some(kind) => problem
             .evaluate(&outer.x, &etas)
             .and_then(|centre| r_matrix(&problem, &outer.x, centre.neg2ll, &etas, options.r_step))

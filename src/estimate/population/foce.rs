@@ -3,7 +3,10 @@
 //!
 //! Algorithm: BFGS (Nocedal & Wright 2006, Alg. 6.1) with the first inverse Hessian
 //! scaled by sᵀy/yᵀy (their eq. 6.20), a backtracking Armijo line search (c₁ = 10⁻⁴,
-//! step halved up to 30 times) and projection of θ into its bounds. The gradient is by
+//! step halved up to 30 times) and projection of θ into its bounds. The gradient is
+//! exact for FOCE-I with a model of exact derivatives (implicit differentiation of the
+//! EBEs, [`super::foce_gradient`]: about one subject solve per parameter instead of two
+//! EBE searches). Otherwise (the Laplacian, or finite-difference models) it is by
 //! central differences of the objective with steps h_k = `fd_step`·max(1, |x_k|): larger
 //! than the ε^⅓ rule because each objective value carries the EBE search's rounding
 //! (10⁻¹⁰–10⁻⁸), which a step of 10⁻⁴ turns into a gradient error of 10⁻⁶–10⁻⁴ while the
@@ -20,6 +23,7 @@
 //! change of the OFV has reached the noise of its evaluation and the fit is converged
 //! (NONMEM stops on the significant digits of the estimates in the same spirit). Progress is reported to an observer, never printed.
 
+use super::foce_gradient;
 use super::objective::{Evaluation, PopulationProblem};
 use crate::model::Predict;
 
@@ -90,6 +94,24 @@ pub struct OuterResult {
     pub trace: Vec<Iteration>,
 }
 
+/// The gradient of the objective at x and the per-subject gradients, `at` the
+/// objective's evaluation there: exact ([`super::foce_gradient`]) for FOCE-I with a model
+/// of exact derivatives, otherwise by central differences ([`gradient`]) with EBEs
+/// warm-started from those at x.
+pub fn outer_gradient<M: Predict + ?Sized>(
+    problem: &PopulationProblem<'_, M>,
+    x: &[f64],
+    at: &Evaluation,
+    fd_step: f64,
+    count: &mut usize,
+) -> Result<(Vec<f64>, Vec<Vec<f64>>), String> {
+    if foce_gradient::available(problem) {
+        return foce_gradient::gradient(problem, x, &at.modes, fd_step);
+    }
+    let warm: Vec<Vec<f64>> = at.modes.iter().map(|m| m.eta.clone()).collect();
+    gradient(problem, x, &warm, fd_step, count)
+}
+
 /// Central-difference gradient of the objective at x (and per-subject gradients),
 /// EBEs warm-started from `warm`.
 pub fn gradient<M: Predict + ?Sized>(
@@ -158,7 +180,7 @@ pub fn minimise<M: Predict + ?Sized>(
         .evaluate(&x, &problem.zero_etas())
         .map_err(|e| format!("the objective cannot be evaluated at the initial values: {e}"))?;
     let mut warm: Vec<Vec<f64>> = current.modes.iter().map(|m| m.eta.clone()).collect();
-    let (mut g, mut per) = gradient(problem, &x, &warm, settings.fd_step, &mut count)?;
+    let (mut g, mut per) = outer_gradient(problem, &x, &current, settings.fd_step, &mut count)?;
     let mut hinv: Option<Vec<f64>> = None;
     let mut trace = Vec::new();
     let mut converged = false;
@@ -255,7 +277,7 @@ pub fn minimise<M: Predict + ?Sized>(
         retried = false;
         let s: Vec<f64> = trial.iter().zip(&x).map(|(a, b)| a - b).collect();
         let new_warm: Vec<Vec<f64>> = e.modes.iter().map(|m| m.eta.clone()).collect();
-        let (g_new, per_new) = gradient(problem, &trial, &new_warm, settings.fd_step, &mut count)?;
+        let (g_new, per_new) = outer_gradient(problem, &trial, &e, settings.fd_step, &mut count)?;
         let y: Vec<f64> = g_new.iter().zip(&g).map(|(a, b)| a - b).collect();
         let sy: f64 = s.iter().zip(&y).map(|(a, b)| a * b).sum();
         let yy: f64 = y.iter().map(|v| v * v).sum();

@@ -16,6 +16,7 @@ pub mod diagnostics;
 pub mod ebe;
 pub mod fit;
 pub mod foce;
+pub mod foce_gradient;
 pub mod model;
 pub mod objective;
 pub mod saem;
