@@ -21,6 +21,7 @@ mod estimate_foce;
 mod estimate_foce_gradient;
 mod estimate_foce_nonlinear;
 mod estimate_foce_recovery;
+mod estimate_foce_stein;
 mod estimate_foce_threads;
 mod estimate_gradient;
 mod estimate_likelihood;

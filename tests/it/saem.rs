@@ -13,32 +13,9 @@ use cartkin::estimate::population::{fit_population, population_problem, Populati
 use cartkin::model::{ErrorModel, Predict};
 use rand_distr::{Distribution, StandardNormal};
 
-use crate::common::estimate::{in_memory, rng, stein_observations, subject, Decay};
+use crate::common::estimate::{in_memory, rng, stein_population, subject, Decay};
 use crate::common::stein::{Stein, OMEGA2, TYPICAL};
 use crate::common::{cartkin_in, repo_file};
-
-/// Stein sampling days (13 visits, the seed-trial design).
-const DAYS: [f64; 13] = [
-    0.0, 1.0, 4.0, 7.0, 10.0, 14.0, 21.0, 28.0, 56.0, 84.0, 168.0, 252.0, 365.0,
-];
-
-/// `n` Stein subjects with log-normal IIV on tmax, cmax, alpha (published ω²), the
-/// other parameters at their typical values, log-additive error σ = 0.4, LLOQ 20.
-fn stein_population(n: usize, seed: u64) -> Dataset {
-    let mut r = rng(seed);
-    let subjects = (0..n)
-        .map(|i| {
-            let mut theta: Vec<f64> = TYPICAL.to_vec();
-            for k in [1, 2, 3] {
-                let z: f64 = StandardNormal.sample(&mut r);
-                theta[k] *= (OMEGA2[k].sqrt() * z).exp();
-            }
-            let obs = stein_observations(&theta, &DAYS, 0.4, 20.0, &mut r);
-            subject(&format!("S{i}"), "transgene", &obs, Some(20.0))
-        })
-        .collect();
-    in_memory(subjects)
-}
 
 #[test]
 fn recovers_a_simulated_stein_population() {
@@ -48,7 +25,7 @@ fn recovers_a_simulated_stein_population() {
     // |ω̂² − ω²| < 3ω²√(2/N) (SE of a variance), σ within 10 %, the parameters without
     // IIV within 25 %.
     let n = 60;
-    let data = stein_population(n, 2026);
+    let data = stein_population(n, 2026, 20.0);
     let censored: usize = data
         .subjects
         .iter()
@@ -192,7 +169,7 @@ fn same_result_with_one_and_two_threads() {
     // information from them), the importance-sampling −2LL, the EBEs and the NPDE draw
     // from per-subject streams too, so every number must be the same bits.
     let model = Stein::with_iiv([true, true, true, true, false, false]);
-    let data = stein_population(12, 5);
+    let data = stein_population(12, 5, 20.0);
     let mut options = SaemOptions::new(
         SaemSettings {
             k1_min: 20,

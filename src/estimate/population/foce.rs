@@ -17,8 +17,11 @@
 //! of it left out) below `grad_tol` (OFV units per unit of the packed scale). When no step
 //! along the BFGS direction or the gradient lowers the OFV while the gradient is below
 //! `noise_tol`, the point is reported as converged "at the noise floor of the
-//! finite-difference gradient"; otherwise the fit stops with the reason, keeping the
-//! best point. Likewise, when the OFV falls by less than `ofv_tol` in each of
+//! finite-difference gradient". With a larger gradient the objective has a kink there
+//! (a change point such as stein2019's Tmax falling between samples makes the gradient
+//! jump): each coordinate is then polled with steps ±10⁻³·max(1, |x_k|) (a pattern-search
+//! poll, Kolda, Lewis & Torczon 2003, SIAM Rev 45:385); a lower OFV restarts BFGS from
+//! there, none ends the fit as converged at a kink. Likewise, when the OFV falls by less than `ofv_tol` in each of
 //! `stall_iterations` consecutive iterations with the gradient below `noise_tol`, the
 //! change of the OFV has reached the noise of its evaluation and the fit is converged
 //! (NONMEM stops on the significant digits of the estimates in the same spirit). Progress is reported to an observer, never printed.
@@ -269,8 +272,30 @@ pub fn minimise<M: Predict + ?Sized>(
                     "no step lowers the OFV; gradient ∞-norm {norm:.2e} is at the noise floor of the finite-difference gradient (< {:.0e})",
                     settings.noise_tol
                 );
-            } else {
-                message = format!("line search failed with gradient ∞-norm {norm:.2e}");
+                break;
+            }
+            // A kink of the objective (a change point such as a Tmax inside the data, or
+            // the gradient's noise): look for a lower OFV along each coordinate.
+            match coordinate_step(problem, &x, &current, &warm, settings, &mut count) {
+                Some((trial, e)) => {
+                    hinv = None;
+                    retried = false;
+                    stalled = 0;
+                    warm = e.modes.iter().map(|m| m.eta.clone()).collect();
+                    (g, per) = outer_gradient(problem, &trial, &e, settings.fd_step, &mut count)?;
+                    x = trial;
+                    current = e;
+                    norm = projected_norm(problem, &x, &g);
+                    record(iterations, current.neg2ll, norm, count, &mut trace);
+                    continue;
+                }
+                None => {
+                    converged = true;
+                    message = format!(
+                        "no step along the gradient, nor of ±{:.0e}·max(1, |x_k|) along any coordinate, lowers the OFV by {:.0e}: a minimum at a kink of the objective (gradient ∞-norm {norm:.2e})",
+                        KINK_STEP, settings.ofv_tol
+                    );
+                }
             }
             break;
         };
@@ -314,6 +339,39 @@ pub fn minimise<M: Predict + ?Sized>(
         evaluations: count,
         trace,
     })
+}
+
+/// The coordinate step of the kink test ([`coordinate_step`]), relative.
+const KINK_STEP: f64 = 1e-3;
+
+/// The first of x ± `KINK_STEP`·max(1, |x_k|)·e_k, k = 1…p, whose OFV is lower than at
+/// x by more than `ofv_tol` (a pattern-search poll step: where a nonsmooth objective has
+/// no descent along its gradient, these find descent if there is any at that scale).
+fn coordinate_step<M: Predict + ?Sized>(
+    problem: &PopulationProblem<'_, M>,
+    x: &[f64],
+    current: &Evaluation,
+    warm: &[Vec<f64>],
+    settings: &FoceSettings,
+    count: &mut usize,
+) -> Option<(Vec<f64>, Evaluation)> {
+    for k in 0..x.len() {
+        for sign in [1.0, -1.0] {
+            let mut trial = x.to_vec();
+            trial[k] += sign * KINK_STEP * x[k].abs().max(1.0);
+            problem.pop.clamp_packed(&mut trial);
+            if trial == x {
+                continue;
+            }
+            *count += 1;
+            if let Ok(e) = problem.evaluate(&trial, warm) {
+                if e.neg2ll < current.neg2ll - settings.ofv_tol {
+                    return Some((trial, e));
+                }
+            }
+        }
+    }
+    None
 }
 
 /// H⁻¹ ← (I − ρ s yᵀ) H⁻¹ (I − ρ y sᵀ) + ρ s sᵀ, ρ = 1/sᵀy (row-major p × p).

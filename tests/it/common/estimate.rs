@@ -224,3 +224,28 @@ pub fn stein_observations(
 pub fn rng(seed: u64) -> ChaCha8Rng {
     ChaCha8Rng::seed_from_u64(seed)
 }
+
+/// Stein sampling days (13 visits, the seed-trial design).
+pub const STEIN_DAYS: [f64; 13] = [
+    0.0, 1.0, 4.0, 7.0, 10.0, 14.0, 21.0, 28.0, 56.0, 84.0, 168.0, 252.0, 365.0,
+];
+
+/// `n` Stein subjects with log-normal IIV on tmax, cmax, alpha (published ω²), the
+/// other parameters at their typical values, log-additive error σ = 0.4, censored
+/// below `lloq`.
+pub fn stein_population(n: usize, seed: u64, lloq: f64) -> Dataset {
+    use super::stein::{OMEGA2, TYPICAL};
+    let mut r = rng(seed);
+    let subjects = (0..n)
+        .map(|i| {
+            let mut theta: Vec<f64> = TYPICAL.to_vec();
+            for k in [1, 2, 3] {
+                let z: f64 = StandardNormal.sample(&mut r);
+                theta[k] *= (OMEGA2[k].sqrt() * z).exp();
+            }
+            let obs = stein_observations(&theta, &STEIN_DAYS, 0.4, lloq, &mut r);
+            subject(&format!("S{i}"), "transgene", &obs, Some(lloq))
+        })
+        .collect();
+    in_memory(subjects)
+}
