@@ -9,7 +9,7 @@ use std::path::Path;
 use cartkin::data::{read_csv_with, Dataset, ReadOptions, TimeUnit};
 use cartkin::estimate::population::covariance::{r_matrix, r_matrix_from_gradients};
 use cartkin::estimate::population::{
-    foce_gradient, population_problem, Approximation, PopulationProblem,
+    foce_gradient, population_problem, Approximation, Evaluation, PopulationProblem,
 };
 use cartkin::model::bind::bind;
 use cartkin::model::Model;
@@ -49,12 +49,17 @@ fn neonates(model: &Model) -> Dataset {
     data
 }
 
-/// The problem, EBEs searched to rounding, and a point away from the optimum with a
-/// correlation in Ω.
+/// The problem, EBEs searched to rounding, a point away from the optimum with a
+/// correlation in Ω, the objective there and its EBEs.
 fn problem_and_point<'a>(
     model: &'a Model,
     data: &'a Dataset,
-) -> (PopulationProblem<'a, Model>, Vec<f64>) {
+) -> (
+    PopulationProblem<'a, Model>,
+    Vec<f64>,
+    Evaluation,
+    Vec<Vec<f64>>,
+) {
     let mut problem = population_problem(model, data, None, &[], &[]).expect("problem");
     assert_eq!(problem.approximation, Approximation::FoceI);
     assert!(foce_gradient::available(&problem));
@@ -64,18 +69,18 @@ fn problem_and_point<'a>(
     values.omega[(1, 0)] = 0.02;
     let x = problem.pop.pack(&values).expect("positive definite");
     assert_eq!(x.len(), 5 + 3);
-    (problem, x)
+    let at = problem
+        .evaluate(&x, &problem.zero_etas())
+        .expect("objective");
+    let warm: Vec<Vec<f64>> = at.modes.iter().map(|m| m.eta.clone()).collect();
+    (problem, x, at, warm)
 }
 
 #[test]
 fn exact_foce_gradient_matches_differences_of_the_objective() {
     let model = Model::parse(MODEL, Path::new("gradient_check.model")).expect("model");
     let data = neonates(&model);
-    let (problem, x) = problem_and_point(&model, &data);
-    let at = problem
-        .evaluate(&x, &problem.zero_etas())
-        .expect("objective");
-    let warm: Vec<Vec<f64>> = at.modes.iter().map(|m| m.eta.clone()).collect();
+    let (problem, x, at, warm) = problem_and_point(&model, &data);
     let (exact, per_subject) =
         foce_gradient::gradient(&problem, &x, &at.modes, 1e-4).expect("gradient");
     // the per-subject gradients sum to the total
@@ -115,11 +120,7 @@ fn r_from_exact_gradients_matches_second_differences_of_the_objective() {
     // of the second differences; the exact gradient's differences have h = 1e-4.)
     let model = Model::parse(MODEL, Path::new("gradient_check.model")).expect("model");
     let data = neonates(&model);
-    let (problem, x) = problem_and_point(&model, &data);
-    let at = problem
-        .evaluate(&x, &problem.zero_etas())
-        .expect("objective");
-    let warm: Vec<Vec<f64>> = at.modes.iter().map(|m| m.eta.clone()).collect();
+    let (problem, x, at, warm) = problem_and_point(&model, &data);
     let (from_gradients, _) = r_matrix_from_gradients(&problem, &x, &warm, 1e-4).expect("R");
     let from_values = r_matrix(&problem, &x, at.neg2ll, &warm, 5e-4).expect("R");
     let p = x.len();

@@ -93,17 +93,9 @@ fn omega_derivatives<M: Predict + ?Sized>(
 ) -> Vec<DMatrix<f64>> {
     let pop = &problem.pop;
     let d = pop.n_eta();
-    let mut at = pop.n_theta();
     let mut out = Vec::with_capacity(pop.n_omega());
-    for b in &pop.blocks {
+    for (b, l) in pop.blocks.iter().zip(pop.cholesky_factors(x)) {
         let n = b.len();
-        let mut l = DMatrix::zeros(n, n);
-        for r in 0..n {
-            for c in 0..=r {
-                l[(r, c)] = if r == c { x[at].exp() } else { x[at] };
-                at += 1;
-            }
-        }
         for r in 0..n {
             for c in 0..=r {
                 let mut e = DMatrix::zeros(n, n);

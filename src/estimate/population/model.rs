@@ -217,16 +217,8 @@ impl PopulationModel {
         self.map.clamp(&mut psi);
         let d = self.n_eta();
         let mut omega = DMatrix::zeros(d, d);
-        let mut at = nt;
-        for b in &self.blocks {
+        for (b, l) in self.blocks.iter().zip(self.cholesky_factors(x)) {
             let n = b.len();
-            let mut l = DMatrix::zeros(n, n);
-            for r in 0..n {
-                for c in 0..=r {
-                    l[(r, c)] = if r == c { x[at].exp() } else { x[at] };
-                    at += 1;
-                }
-            }
             let sub = &l * l.transpose();
             for r in 0..n {
                 for c in 0..n {
@@ -235,6 +227,25 @@ impl PopulationModel {
             }
         }
         PopulationValues { psi, omega }
+    }
+
+    /// The Cholesky factor L of each Ω block (Ω_b = L Lᵀ) from packed x (module docs).
+    pub fn cholesky_factors(&self, x: &[f64]) -> Vec<DMatrix<f64>> {
+        let mut at = self.n_theta();
+        self.blocks
+            .iter()
+            .map(|b| {
+                let n = b.len();
+                let mut l = DMatrix::zeros(n, n);
+                for r in 0..n {
+                    for c in 0..=r {
+                        l[(r, c)] = if r == c { x[at].exp() } else { x[at] };
+                        at += 1;
+                    }
+                }
+                l
+            })
+            .collect()
     }
 
     /// Clamp the θ part of a packed vector into its bounds.
