@@ -165,16 +165,16 @@ pub fn fit_population<'a, M: Predict + ?Sized>(
         .iter()
         .map(|m| m.eta.clone())
         .collect();
-    // the covariance step's second differences need the OFV to rounding
+    // the covariance step's differences need the OFV and the EBEs to rounding
     problem.polish = true;
     let uncertainty = match options.covariance {
         None => Err("covariance step not requested".to_string()),
-        // the centre of the differences polished like the probes around it
         Some(kind) if foce_gradient::available(&problem) => {
             r_matrix_from_gradients(&problem, &outer.x, &etas, options.settings.fd_step).and_then(
                 |(r, per_subject)| uncertainty(&problem, &outer.x, &r, &per_subject, kind),
             )
         }
+        // the centre of the differences polished like the probes around it
         Some(kind) => problem
             .evaluate(&outer.x, &etas)
             .and_then(|centre| r_matrix(&problem, &outer.x, centre.neg2ll, &etas, options.r_step))

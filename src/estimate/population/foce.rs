@@ -21,8 +21,9 @@
 //! (a change point such as stein2019's Tmax falling between samples makes the gradient
 //! jump): each coordinate is then polled with steps ±10⁻³·max(1, |x_k|) (a pattern-search
 //! poll, Kolda, Lewis & Torczon 2003, SIAM Rev 45:385); a lower OFV restarts BFGS from
-//! there, none ends the fit as converged at a kink. Likewise, when the OFV falls by less than `ofv_tol` in each of
-//! `stall_iterations` consecutive iterations with the gradient below `noise_tol`, the
+//! there, none ends the fit as converged at a kink. Likewise, when the OFV falls by
+//! less than `ofv_tol` in each of `stall_iterations` consecutive iterations with the
+//! gradient below `noise_tol`, the
 //! change of the OFV has reached the noise of its evaluation and the fit is converged
 //! (NONMEM stops on the significant digits of the estimates in the same spirit). Progress is reported to an observer, never printed.
 

@@ -121,7 +121,7 @@ struct Local {
     info: DMatrix<f64>,
 }
 
-/// One subject: its predictions' Jacobian at ψ, η, reused for residual-parameter probes.
+/// One subject at its EBE η: solves and local derivatives at any free parameters ψ.
 struct SubjectEval<'a, M: Predict + ?Sized> {
     problem: &'a PopulationProblem<'a, M>,
     k: usize,
