@@ -30,8 +30,10 @@
 //! - FOCE with interaction (NONMEM METHOD=1 INTER; Wang 2007, J Pharmacokinet
 //!   Pharmacodyn 34:575): OFV_i = O(η̂) + ln|Ω| + ln|Ω⁻¹ + Σ_j (g_j g_jᵀ/V_j + ½ h_j h_jᵀ/V_j²)|,
 //!   all at η̂;
-//! - Laplacian (NONMEM LAPLACIAN, used when records are censored): OFV_i = O(η̂) + ln|Ω|
-//!   + ln|½ ∇²O(η̂)|, the Hessian by second differences of O.
+//! - Laplacian (NONMEM LAPLACIAN, used when records are censored):
+//!   OFV_i = O(η̂) + ln|Ω| + ln|½ ∇²O(η̂)|, the Hessian by differences of the exact
+//!   gradient of O (or by second differences of O when the sensitivities are
+//!   differences themselves).
 //!
 //! For a model linear in η with constant V both are the exact marginal −2LL.
 
@@ -337,8 +339,20 @@ impl<M: Predict + ?Sized> Conditional<'_, M> {
         Ok(self.gradient_and_information(eta, &sens).1 * 0.5)
     }
 
-    /// ∇²O at η by central second differences of O (steps ε^¼·max(1, |η_k|)).
+    /// ∇O at η (exact given the sensitivities, module docs).
+    pub fn gradient(&self, eta: &[f64]) -> Result<DVector<f64>, String> {
+        let sens = sensitivities(self, eta)?;
+        Ok(self.gradient_and_information(eta, &sens).0)
+    }
+
+    /// ∇²O at η: with exact sensitivities, central differences of the exact gradient
+    /// (2d solves with sensitivities, steps ε^⅓·max(1, |η_k|), error O(ε^⅔), then
+    /// symmetrised); otherwise central second differences of O (2d² + 1 solves, steps
+    /// ε^¼·max(1, |η_k|), error O(ε^½)).
     fn hessian(&self, eta: &[f64], f0: f64) -> Result<DMatrix<f64>, String> {
+        if exact_sensitivities_used(self, eta.len()) {
+            return self.hessian_from_gradients(eta);
+        }
         let d = eta.len();
         let h: Vec<f64> = eta
             .iter()
@@ -370,6 +384,23 @@ impl<M: Predict + ?Sized> Conditional<'_, M> {
             }
         }
         Ok(out)
+    }
+
+    /// ∇²O at η by central differences of the exact gradient ([`Conditional::hessian`]).
+    fn hessian_from_gradients(&self, eta: &[f64]) -> Result<DMatrix<f64>, String> {
+        let d = eta.len();
+        let mut x = eta.to_vec();
+        let mut out = DMatrix::zeros(d, d);
+        for k in 0..d {
+            let h = f64::EPSILON.cbrt() * eta[k].abs().max(1.0);
+            x[k] = eta[k] + h;
+            let up = self.gradient(&x)?;
+            x[k] = eta[k] - h;
+            let down = self.gradient(&x)?;
+            x[k] = eta[k];
+            out.set_column(k, &((up - down) / (2.0 * h)));
+        }
+        Ok((&out + out.transpose()) * 0.5)
     }
 }
 
@@ -407,11 +438,16 @@ pub fn sensitivities<M: Predict + ?Sized>(
     c: &Conditional<'_, M>,
     eta: &[f64],
 ) -> Result<Sensitivities, String> {
-    if c.model.exact_jacobian() && c.model.parameters().len() <= 2 * eta.len() + 2 {
+    if exact_sensitivities_used(c, eta.len()) {
         exact_sensitivities(c, eta)
     } else {
         difference_sensitivities(c, eta)
     }
+}
+
+/// Whether [`sensitivities`] uses the exact prediction Jacobian for `d` η.
+fn exact_sensitivities_used<M: Predict + ?Sized>(c: &Conditional<'_, M>, d: usize) -> bool {
+    c.model.exact_jacobian() && c.model.parameters().len() <= 2 * d + 2
 }
 
 /// [`sensitivities`] from the exact prediction Jacobian.

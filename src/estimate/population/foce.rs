@@ -4,9 +4,9 @@
 //! Algorithm: BFGS (Nocedal & Wright 2006, Alg. 6.1) with the first inverse Hessian
 //! scaled by sᵀy/yᵀy (their eq. 6.20), a backtracking Armijo line search (c₁ = 10⁻⁴,
 //! step halved up to 30 times) and projection of θ into its bounds. The gradient is
-//! exact for FOCE-I with a model of exact derivatives (implicit differentiation of the
-//! EBEs, [`super::foce_gradient`]: about one subject solve per parameter instead of two
-//! EBE searches). Otherwise (the Laplacian, or finite-difference models) it is by
+//! exact for a model of exact derivatives (implicit differentiation of the EBEs,
+//! [`super::foce_gradient`]: a few subject solves per parameter instead of two EBE
+//! searches). Otherwise (models without exact derivatives) it is by
 //! central differences of the objective with steps h_k = `fd_step`·max(1, |x_k|): larger
 //! than the ε^⅓ rule because each objective value carries the EBE search's rounding
 //! (10⁻¹⁰–10⁻⁸), which a step of 10⁻⁴ turns into a gradient error of 10⁻⁶–10⁻⁴ while the
@@ -17,7 +17,7 @@
 //! of it left out) below `grad_tol` (OFV units per unit of the packed scale). When no step
 //! along the BFGS direction or the gradient lowers the OFV while the gradient is below
 //! `noise_tol`, the point is reported as converged "at the noise floor of the
-//! finite-difference gradient". With a larger gradient the objective has a kink there
+//! gradient". With a larger gradient the objective has a kink there
 //! (a change point such as stein2019's Tmax falling between samples makes the gradient
 //! jump): each coordinate is then polled with steps ±10⁻³·max(1, |x_k|) (a pattern-search
 //! poll, Kolda, Lewis & Torczon 2003, SIAM Rev 45:385); a lower OFV restarts BFGS from
@@ -99,8 +99,8 @@ pub struct OuterResult {
 }
 
 /// The gradient of the objective at x and the per-subject gradients, `at` the
-/// objective's evaluation there: exact ([`super::foce_gradient`]) for FOCE-I with a model
-/// of exact derivatives, otherwise by central differences ([`gradient`]) with EBEs
+/// objective's evaluation there: exact ([`super::foce_gradient`]) for a model of exact
+/// derivatives, otherwise by central differences ([`gradient`]) with EBEs
 /// warm-started from those at x.
 pub fn outer_gradient<M: Predict + ?Sized>(
     problem: &PopulationProblem<'_, M>,
@@ -270,7 +270,7 @@ pub fn minimise<M: Predict + ?Sized>(
             if norm < settings.noise_tol {
                 converged = true;
                 message = format!(
-                    "no step lowers the OFV; gradient ∞-norm {norm:.2e} is at the noise floor of the finite-difference gradient (< {:.0e})",
+                    "no step lowers the OFV; gradient ∞-norm {norm:.2e} is at the noise floor of the gradient (< {:.0e})",
                     settings.noise_tol
                 );
                 break;

@@ -1,4 +1,4 @@
-//! The exact gradient of the FOCE-I objective with respect to the packed population
+//! The exact gradient of the FOCE-I or Laplacian objective with respect to the packed population
 //! parameters, by implicit differentiation of the EBE (Almquist, Leander & Jirstrand
 //! 2015, J Pharmacokinet Pharmacodyn 42:191), instead of central differences that re-solve
 //! every EBE twice per parameter.
@@ -23,11 +23,17 @@
 //! dη̂/dω_k = 2H⁻¹Ω⁻¹Ω_kΩ⁻¹η̂; including r makes the gradient that of the objective at
 //! the exact mode to first order in the search's residual.
 //!
+//! The Laplacian (censored records) has M = Ω⁻¹ + ½PᵀKP, half the Hessian of the
+//! conditional objective, so a_m = ½ tr(M⁻¹ T_m) with T_m = Pᵀ(∂K/∂u_m)P, third
+//! derivatives of L; the rest is the same. A subject whose M is not positive definite
+//! takes FOCE-I's M, as its OFV_i does ([`super::ebe`]).
+//!
 //! ℓ and B come from the exact prediction Jacobian ([`crate::estimate::gradient::neg2ll_scoring`]:
 //! B is half the expected information restricted to the η's parameters); K and ∂B/∂u by
 //! central differences of those exact first derivatives over u (steps h_m =
-//! `step`·max(1, |u_m|)). A residual parameter (σ) does not enter the predictions, so
-//! its differences reuse the solve.
+//! `step`·max(1, |u_m|)), and every T_m from second differences of ℓ over the η's
+//! parameters ([`third_derivatives`]). A residual parameter (σ) does not enter the
+//! predictions, so its differences reuse the solve.
 
 use nalgebra::{DMatrix, DVector};
 use rayon::prelude::*;
@@ -37,10 +43,10 @@ use super::objective::PopulationProblem;
 use crate::estimate::gradient::neg2ll_scoring;
 use crate::model::{Individual, Predict, Role};
 
-/// The FOCE-I objective's gradient can be computed exactly here: FOCE-I (not the
-/// Laplacian of censored data) and a model with exact prediction Jacobians.
+/// The objective's gradient can be computed here: a model with exact prediction
+/// Jacobians (FOCE-I or the Laplacian).
 pub fn available<M: Predict + ?Sized>(problem: &PopulationProblem<'_, M>) -> bool {
-    problem.approximation == Approximation::FoceI && problem.model.exact_jacobian()
+    problem.model.exact_jacobian()
 }
 
 /// The gradient of Σ_i OFV_i at packed x and the per-subject gradients, given the EBEs
@@ -214,6 +220,59 @@ impl<M: Predict + ?Sized> SubjectEval<'_, M> {
     }
 }
 
+/// T_m = Pᵀ(∂K/∂u_m)P = (∂³L/∂u_m∂η_a∂η_b)_ab for every free parameter m, by central
+/// second differences of the exact ℓ over the η's parameters (steps h_a =
+/// `step`·max(1, |ψ_a|)): the diagonal from `sides` (ℓ at ±h_a, from K's differences)
+/// and `centre`, each off-diagonal pair from four more solves. ∂³L is symmetric, so the
+/// second differences of one gradient give every T_m: 2d(d − 1) solves in all.
+fn third_derivatives<M: Predict + ?Sized>(
+    at: &SubjectEval<'_, M>,
+    psi: &[f64],
+    p: &DMatrix<f64>,
+    step: f64,
+    centre: &DVector<f64>,
+    sides: &[Option<(DVector<f64>, DVector<f64>)>],
+) -> Result<Vec<DMatrix<f64>>, String> {
+    let (q, d) = p.shape();
+    // The free parameter of each η.
+    let on: Vec<usize> = (0..d)
+        .map(|e| {
+            (0..q)
+                .find(|&m| p[(m, e)] == 1.0)
+                .expect("P has a 1 per column")
+        })
+        .collect();
+    let h: Vec<f64> = on.iter().map(|&m| step * psi[m].abs().max(1.0)).collect();
+    let grad_at = |shifts: &[(usize, f64)]| -> Result<DVector<f64>, String> {
+        let mut probe = psi.to_vec();
+        for &(e, v) in shifts {
+            probe[on[e]] += v;
+        }
+        let (theta, slopes) = at.theta_and_slopes(&probe);
+        let (pred, jac) = at.solve(&theta)?;
+        Ok(at.local(&theta, &slopes, &pred, &jac)?.grad)
+    };
+    let mut t = vec![DMatrix::zeros(d, d); q];
+    for a in 0..d {
+        let (up, down) = sides[on[a]].as_ref().expect("ℓ either side of each η");
+        let diag = (up - centre * 2.0 + down) / (h[a] * h[a]);
+        for (tm, v) in t.iter_mut().zip(diag.iter()) {
+            tm[(a, a)] = *v;
+        }
+        for b in 0..a {
+            let corner = |sa: f64, sb: f64| grad_at(&[(a, sa * h[a]), (b, sb * h[b])]);
+            let mixed = (corner(1.0, 1.0)? - corner(1.0, -1.0)? - corner(-1.0, 1.0)?
+                + corner(-1.0, -1.0)?)
+                / (4.0 * h[a] * h[b]);
+            for (tm, v) in t.iter_mut().zip(mixed.iter()) {
+                tm[(a, b)] = *v;
+                tm[(b, a)] = *v;
+            }
+        }
+    }
+    Ok(t)
+}
+
 /// The gradient of subject k's OFV_i (module docs).
 fn subject_gradient<M: Predict + ?Sized>(
     problem: &PopulationProblem<'_, M>,
@@ -255,6 +314,8 @@ fn subject_gradient<M: Predict + ?Sized>(
     let mut kmat = DMatrix::zeros(q, q);
     let mut a = DVector::zeros(q);
     let mut probe = psi.to_vec();
+    // ℓ one step either side along each η's parameter (for the Laplacian's T).
+    let mut sides: Vec<Option<(DVector<f64>, DVector<f64>)>> = vec![None; q];
     for m in 0..q {
         let h = step * psi[m].abs().max(1.0);
         let residual = params[free[m]].role == Role::Residual;
@@ -273,8 +334,26 @@ fn subject_gradient<M: Predict + ?Sized>(
         kmat.set_column(m, &((&up.grad - &down.grad) / (2.0 * h)));
         let db = (b_of(&up.info) - b_of(&down.info)) / (2.0 * h);
         a[m] = (&m_inv * db).trace();
+        sides[m] = Some((up.grad, down.grad));
     }
     let kmat = (&kmat + kmat.transpose()) * 0.5;
+    // The Laplacian: M = Ω⁻¹ + ½PᵀKP (half the Hessian of the conditional objective)
+    // and a_m = ½ tr(M⁻¹ PᵀK_mP), unless M is not positive definite, where the OFV
+    // falls back on FOCE-I's M too ([`super::ebe::Conditional::contribution`]).
+    let laplacian = (problem.approximation == Approximation::Laplacian)
+        .then(|| (omega_inv + p.transpose() * &kmat * &p * 0.5).cholesky())
+        .flatten();
+    let m_inv = match laplacian {
+        Some(chol) => {
+            let m_inv = chol.inverse();
+            let t = third_derivatives(&at, psi, &p, step, &centre.grad, &sides)?;
+            for (am, tm) in a.iter_mut().zip(&t) {
+                *am = 0.5 * (&m_inv * tm).trace();
+            }
+            m_inv
+        }
+        None => m_inv,
+    };
     let e = DVector::from_column_slice(eta);
     let h = p.transpose() * &kmat * &p + omega_inv * 2.0;
     let residual = p.transpose() * &centre.grad + omega_inv * &e * 2.0;
