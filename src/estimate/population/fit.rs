@@ -165,8 +165,10 @@ pub fn fit_population<'a, M: Predict + ?Sized>(
         .iter()
         .map(|m| m.eta.clone())
         .collect();
-    // the covariance step's differences need the OFV and the EBEs to rounding
-    problem.polish = true;
+    // Second differences of the OFV need it, and the EBEs, to rounding; differences of
+    // the exact gradient do not: it is exact at the EBE search's end to first order in
+    // the search's residual (super::foce_gradient), so its error is of second order.
+    problem.polish = !foce_gradient::available(&problem);
     let uncertainty = match options.covariance {
         None => Err("covariance step not requested".to_string()),
         Some(kind) if foce_gradient::available(&problem) => {

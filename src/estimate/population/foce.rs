@@ -1,9 +1,12 @@
 //! FOCE-I (or Laplacian) estimation: the outer minimisation of the population objective
 //! ([`super::objective`]) over the packed θ and log-Cholesky Ω.
 //!
-//! Algorithm: BFGS (Nocedal & Wright 2006, Alg. 6.1) with the first inverse Hessian
-//! scaled by sᵀy/yᵀy (their eq. 6.20), a backtracking Armijo line search (c₁ = 10⁻⁴,
-//! step halved up to 30 times) and projection of θ into its bounds. The gradient is
+//! Algorithm: BFGS (Nocedal & Wright 2006, Alg. 6.1) started from the inverse of the
+//! BHHH matrix ½ Σ_i g_i g_iᵀ of the per-subject gradients ([`bhhh_inverse`]: the
+//! curvature of each parameter from the start, where a scaled identity takes tens of
+//! iterations to learn how differently θ and Ω curve; when it is singular, a steepest
+//! descent step, then the identity scaled by sᵀy/yᵀy, their eq. 6.20), a backtracking
+//! Armijo line search (c₁ = 10⁻⁴, step halved up to 30 times) and projection of θ into its bounds. The gradient is
 //! exact for a model of exact derivatives (implicit differentiation of the EBEs,
 //! [`super::foce_gradient`]: a few subject solves per parameter instead of two EBE
 //! searches). Otherwise (models without exact derivatives) it is by
@@ -229,7 +232,11 @@ pub fn minimise<M: Predict + ?Sized>(
             break;
         }
         iterations += 1;
-        // Direction −H⁻¹g (first: steepest descent scaled to a largest step of 0.5).
+        // Direction −H⁻¹g (first: the BHHH matrix's, else steepest descent scaled to a
+        // largest step of 0.5).
+        if hinv.is_none() && !retried {
+            hinv = bhhh_inverse(&per);
+        }
         let dir: Vec<f64> = match &hinv {
             Some(h) => (0..p)
                 .map(|i| -(0..p).map(|j| h[i * p + j] * g[j]).sum::<f64>())
@@ -373,6 +380,27 @@ fn coordinate_step<M: Predict + ?Sized>(
         }
     }
     None
+}
+
+/// The inverse of the BHHH approximation of the OFV's Hessian, ½ Σ_i g_i g_iᵀ from the
+/// per-subject gradients g_i (Berndt, Hall, Hall & Hausman 1974, Ann Econ Soc Meas
+/// 3:653: the outer product of the scores estimates the information, and the Hessian
+/// of −2 ln L is twice the information), with a ridge of 10⁻⁶ of its diagonal
+/// (row-major p × p); `None` when it is singular even so.
+fn bhhh_inverse(per: &[Vec<f64>]) -> Option<Vec<f64>> {
+    let p = per.first()?.len();
+    let mut m = nalgebra::DMatrix::<f64>::zeros(p, p);
+    for g in per {
+        let g = nalgebra::DVector::from_column_slice(g);
+        m += &g * g.transpose() * 0.5;
+    }
+    for k in 0..p {
+        m[(k, k)] *= 1.0 + 1e-6;
+    }
+    let inv = m.cholesky()?.inverse();
+    inv.iter()
+        .all(|v| v.is_finite())
+        .then(|| inv.transpose().as_slice().to_vec())
 }
 
 /// H⁻¹ ← (I − ρ s yᵀ) H⁻¹ (I − ρ y sᵀ) + ρ s sᵀ, ρ = 1/sᵀy (row-major p × p).

@@ -357,8 +357,12 @@ fn subject_gradient<M: Predict + ?Sized>(
     let e = DVector::from_column_slice(eta);
     let h = p.transpose() * &kmat * &p + omega_inv * 2.0;
     let residual = p.transpose() * &centre.grad + omega_inv * &e * 2.0;
+    // Where H is not positive definite (an EBE at a kink of the likelihood, such as an
+    // individual Tmax at a sample time), the EBE search's scoring matrix stands in for it.
+    let scoring = (omega_inv + b_of(&centre.info)) * 2.0;
     let c = h
         .cholesky()
+        .or_else(|| scoring.cholesky())
         .ok_or_else(|| {
             format!(
                 "subject {}: the Hessian of the conditional objective is not positive definite",
