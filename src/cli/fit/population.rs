@@ -186,8 +186,8 @@ pub fn run(args: FitArgs) -> Result<(), CliError> {
         "converged": fit.outer.converged,
         "convergence": {
             "test": format!(
-                "projected gradient ∞-norm < {:.0e} (or, with gradient < {:.0e}, no improving step or an OFV fall < {:.0e} in {} iterations in a row)",
-                options.settings.grad_tol, options.settings.noise_tol, options.settings.ofv_tol, options.settings.stall_iterations
+                "projected gradient ∞-norm < {:.0e} (or, with gradient < {:.0e}, no improving step, an OFV fall < {:.0e} in {} iterations in a row, or a predicted OFV decrease < {:.0e})",
+                options.settings.grad_tol, options.settings.noise_tol, options.settings.ofv_tol, options.settings.stall_iterations, options.settings.decrement_tol
             ),
             "message": fit.outer.message,
             "iterations": fit.outer.iterations,

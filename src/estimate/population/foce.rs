@@ -29,7 +29,12 @@
 //! less than `ofv_tol` in each of `stall_iterations` consecutive iterations with the
 //! gradient below `noise_tol`, the
 //! change of the OFV has reached the noise of its evaluation and the fit is converged
-//! (NONMEM stops on the significant digits of the estimates in the same spirit). Progress is reported to an observer, never printed.
+//! (NONMEM stops on the significant digits of the estimates in the same spirit); so is
+//! it when, with the gradient below `noise_tol`, the decrease of the OFV that the BFGS
+//! model predicts, ½gᵀH⁻¹g, is below `decrement_tol` (10⁻⁵: the estimates are then
+//! within about √(2·10⁻⁵) ≈ 0.005 standard errors of the model's minimum; this ends the
+//! slow approach of a variance towards 0, and the wandering at the OFV's noise floor
+//! of an ODE model). Progress is reported to an observer, never printed.
 
 use super::foce_gradient;
 use super::objective::{Evaluation, PopulationProblem};
@@ -51,6 +56,15 @@ pub struct FoceSettings {
     pub ofv_tol: f64,
     /// See `ofv_tol`.
     pub stall_iterations: usize,
+    /// Converged when the decrease of the OFV that the quasi-Newton model predicts,
+    /// ½ gᵀH⁻¹g, is below this while the gradient is below `noise_tol`.
+    #[serde(default = "default_decrement_tol")]
+    pub decrement_tol: f64,
+}
+
+/// [`FoceSettings::decrement_tol`] when a settings file predates it.
+fn default_decrement_tol() -> f64 {
+    1e-5
 }
 
 impl Default for FoceSettings {
@@ -62,6 +76,7 @@ impl Default for FoceSettings {
             fd_step: 1e-4,
             ofv_tol: 1e-6,
             stall_iterations: 3,
+            decrement_tol: default_decrement_tol(),
         }
     }
 }
@@ -208,6 +223,8 @@ pub fn minimise<M: Predict + ?Sized>(
     record(0, current.neg2ll, norm, count, &mut trace);
     let mut retried = false;
     let mut stalled = 0;
+    // H⁻¹ has had a BFGS update since the last (re)start.
+    let mut updated = false;
     loop {
         if stalled >= settings.stall_iterations && norm < settings.noise_tol {
             converged = true;
@@ -232,7 +249,6 @@ pub fn minimise<M: Predict + ?Sized>(
             );
             break;
         }
-        iterations += 1;
         // Direction −H⁻¹g (first: the BHHH diagonal's, else steepest descent scaled to a
         // largest step of 0.5).
         if hinv.is_none() && !retried {
@@ -253,6 +269,21 @@ pub fn minimise<M: Predict + ?Sized>(
         } else {
             g.iter().map(|v| -v).collect()
         };
+        // The decrease the quasi-Newton model predicts (after at least one BFGS update).
+        let predicted = if slope < 0.0 {
+            -0.5 * slope
+        } else {
+            f64::INFINITY
+        };
+        if updated && predicted < settings.decrement_tol && norm < settings.noise_tol {
+            converged = true;
+            message = format!(
+                "the predicted decrease of the OFV, ½gᵀH⁻¹g = {predicted:.1e}, is below {:.0e}, with gradient ∞-norm {norm:.2e} < {:.0e}",
+                settings.decrement_tol, settings.noise_tol
+            );
+            break;
+        }
+        iterations += 1;
         let dir = limit_step(dir);
         let slope: f64 = dir.iter().zip(&g).map(|(a, b)| a * b).sum();
         let mut alpha = 1.0;
@@ -273,6 +304,7 @@ pub fn minimise<M: Predict + ?Sized>(
             if hinv.is_some() && !retried {
                 // Restart from steepest descent once.
                 hinv = None;
+                updated = false;
                 retried = true;
                 continue;
             }
@@ -289,6 +321,7 @@ pub fn minimise<M: Predict + ?Sized>(
             match coordinate_step(problem, &x, &current, &warm, settings, &mut count) {
                 Some((trial, e)) => {
                     hinv = None;
+                    updated = false;
                     retried = false;
                     stalled = 0;
                     warm = e.modes.iter().map(|m| m.eta.clone()).collect();
@@ -324,6 +357,7 @@ pub fn minimise<M: Predict + ?Sized>(
                     .collect()
             });
             bfgs_update(h, &s, &y, sy);
+            updated = true;
         }
         if current.neg2ll - e.neg2ll < settings.ofv_tol {
             stalled += 1;
