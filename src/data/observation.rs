@@ -46,13 +46,7 @@ impl RowReader<'_> {
         };
         if let Some(l) = lloq {
             if l <= 0.0 {
-                let column = self.columns.name(Role::Lloq).to_string();
-                self.error(
-                    line,
-                    &column,
-                    self.field(f, Role::Lloq),
-                    "a positive number (limit of quantification)",
-                );
+                self.bad_field(f, Role::Lloq, "a positive number (limit of quantification)");
                 return None;
             }
         }
@@ -97,10 +91,9 @@ impl RowReader<'_> {
             }
             DvText::BelowLimit(limit) => {
                 if cens == Some(false) {
-                    let column = self.columns.name(Role::Cens).to_string();
-                    self.error(
-                        line,
-                        &column,
+                    self.role_error(
+                        f,
+                        Role::Cens,
                         Some("0"),
                         format!("1 or empty: DV '{dv_text}' says the record is below the limit"),
                     );
@@ -156,10 +149,9 @@ impl RowReader<'_> {
             .filter(|x| x.fract() == 0.0 && x.abs() < 1e15)
             .map(|x| x as i64);
         let Some(code) = code else {
-            let column = self.columns.name(Role::Cmt).to_string();
-            self.error(
-                f.line,
-                &column,
+            self.role_error(
+                f,
+                Role::Cmt,
                 Some(text),
                 "a whole compartment number on an observation record (the file has no DVID column, so CMT says which output it is)",
             );
@@ -169,10 +161,9 @@ impl RowReader<'_> {
             DvidMap::Explicit(map) => match map.get(&code) {
                 Some(a) => Some(a.clone()),
                 None => {
-                    let column = self.columns.name(Role::Cmt).to_string();
-                    self.error(
-                        f.line,
-                        &column,
+                    self.role_error(
+                        f,
+                        Role::Cmt,
                         Some(text),
                         format!(
                             "a compartment of the mapping {} (the file has no DVID column, so --dvid-map maps CMT codes)",

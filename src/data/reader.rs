@@ -217,6 +217,23 @@ impl RowReader<'_> {
             .push(Issue::warning(self.file, line, column, value, expected));
     }
 
+    /// An error on the column of `role` at the row's line, showing `value`.
+    pub(super) fn role_error(
+        &mut self,
+        f: &Fields<'_>,
+        role: Role,
+        value: Option<&str>,
+        expected: impl Into<String>,
+    ) {
+        let column = self.columns.name(role).to_string();
+        self.error(f.line, &column, value, expected);
+    }
+
+    /// An error on the field of `role` (its text shown) at the row's line.
+    pub(super) fn bad_field(&mut self, f: &Fields<'_>, role: Role, expected: impl Into<String>) {
+        self.role_error(f, role, self.field(f, role), expected);
+    }
+
     /// The field of a role (None when the column is absent or the field missing).
     pub(super) fn field<'f>(&self, f: &'f Fields<'_>, role: Role) -> Option<&'f str> {
         self.columns
@@ -236,19 +253,18 @@ impl RowReader<'_> {
         let Some(text) = self.field(f, role) else {
             return Ok(None);
         };
-        let column = self.columns.name(role).to_string();
         match parse_number(text) {
             Ok(x) if non_negative && x < 0.0 => {
-                self.error(f.line, &column, Some(text), format!("{what}, not negative"));
+                self.role_error(f, role, Some(text), format!("{what}, not negative"));
                 Err(())
             }
             Ok(x) => Ok(Some(x)),
             Err(NumberProblem::NotNumeric) => {
-                self.error(f.line, &column, Some(text), what.to_string());
+                self.role_error(f, role, Some(text), what.to_string());
                 Err(())
             }
             Err(NumberProblem::NonFinite) => {
-                self.error(f.line, &column, Some(text), format!("{what} (finite)"));
+                self.role_error(f, role, Some(text), format!("{what} (finite)"));
                 Err(())
             }
         }
@@ -263,10 +279,8 @@ impl RowReader<'_> {
         let Some(text) = self.field(f, role) else {
             return Ok(None);
         };
-        parse_flag(text).map_err(|()| {
-            let column = self.columns.name(role).to_string();
-            self.error(f.line, &column, Some(text), format!("0 or 1 ({what})"));
-        })
+        parse_flag(text)
+            .map_err(|()| self.role_error(f, role, Some(text), format!("0 or 1 ({what})")))
     }
 
     fn read_row(&mut self, line: usize, record: &csv::ByteRecord) -> Option<Row> {
@@ -324,26 +338,22 @@ impl RowReader<'_> {
                 .columns
                 .index(Role::Id)
                 .map(|i| f.values[i].to_string());
-            let column = self.columns.name(Role::Id).to_string();
-            self.error(line, &column, v.as_deref(), "a subject identifier");
+            self.role_error(f, Role::Id, v.as_deref(), "a subject identifier");
         }
         let time = self.number(f, Role::Time, "a number (time since the reference)", false);
         if let Ok(None) = time {
-            let column = self.columns.name(Role::Time).to_string();
-            self.error(
-                line,
-                &column,
+            self.role_error(
+                f,
+                Role::Time,
                 Some(""),
                 "a number (time since the reference)",
             );
         }
         if let Ok(Some(x)) = self.number(f, Role::Ss, "a number", false) {
             if x != 0.0 {
-                let column = self.columns.name(Role::Ss).to_string();
-                self.error(
-                    line,
-                    &column,
-                    self.field(f, Role::Ss),
+                self.bad_field(
+                    f,
+                    Role::Ss,
                     "0 or empty (steady-state dosing is not supported: write the doses before it, e.g. with ADDL and II)",
                 );
             }
@@ -374,11 +384,9 @@ impl RowReader<'_> {
             Some(3) => RowKind::Reset,
             Some(_) => {
                 if amt_positive {
-                    let column = self.columns.name(Role::Amt).to_string();
-                    self.error(
-                        line,
-                        &column,
-                        self.field(f, Role::Amt),
+                    self.bad_field(
+                        f,
+                        Role::Amt,
                         "0 or empty on an observation record (EVID 0); a dose needs EVID 1",
                     );
                     return None;
@@ -391,11 +399,9 @@ impl RowReader<'_> {
             }
             None if amt_positive => {
                 if dv_present && mdv != Some(true) {
-                    let column = self.columns.name(Role::Amt).to_string();
-                    self.error(
-                        line,
-                        &column,
-                        self.field(f, Role::Amt),
+                    self.bad_field(
+                        f,
+                        Role::Amt,
                         "a dose row without a DV, or an EVID column (this row has both AMT and DV; for a per-subject dose use a DOSE covariate column)",
                     );
                     return None;
@@ -425,23 +431,20 @@ impl RowReader<'_> {
             None => Ok(None),
             Some(x) if x.fract() == 0.0 && (0.0..=4.0).contains(&x) => Ok(Some(x as i64)),
             Some(_) => {
-                let column = self.columns.name(Role::Evid).to_string();
-                self.error(f.line, &column, self.field(f, Role::Evid), EXPECTED);
+                self.bad_field(f, Role::Evid, EXPECTED);
                 Err(())
             }
         }
     }
 
     fn dose(&mut self, f: &Fields<'_>, amt: Option<f64>, reset: bool) -> Option<RowKind> {
-        let line = f.line;
         let amount = match amt {
             Some(a) if a > 0.0 => a,
             _ => {
-                let column = self.columns.name(Role::Amt).to_string();
                 let v = self.field(f, Role::Amt).unwrap_or("");
-                self.error(
-                    line,
-                    &column,
+                self.role_error(
+                    f,
+                    Role::Amt,
                     Some(v),
                     "a positive amount (cells infused) on a dose record",
                 );
@@ -463,13 +466,7 @@ impl RowReader<'_> {
         let (addl, ii) = self.additional_doses(f)?;
         let duration = match (dur.filter(|d| *d > 0.0), rate.filter(|r| *r > 0.0)) {
             (Some(_), Some(_)) => {
-                let column = self.columns.name(Role::Rate).to_string();
-                self.error(
-                    line,
-                    &column,
-                    self.field(f, Role::Rate),
-                    "RATE or DUR, not both",
-                );
+                self.bad_field(f, Role::Rate, "RATE or DUR, not both");
                 return None;
             }
             (Some(d), None) => Some(d),
@@ -492,13 +489,7 @@ impl RowReader<'_> {
         const ADDL: &str = "a whole number of additional doses (0, 1, 2, ...)";
         let addl = self.number(f, Role::Addl, ADDL, true).ok()?.unwrap_or(0.0);
         if addl.fract() != 0.0 || addl > f64::from(u16::MAX) {
-            let column = self.columns.name(Role::Addl).to_string();
-            self.error(
-                f.line,
-                &column,
-                self.field(f, Role::Addl),
-                format!("{ADDL}, at most {}", u16::MAX),
-            );
+            self.bad_field(f, Role::Addl, format!("{ADDL}, at most {}", u16::MAX));
             return None;
         }
         let ii = self
@@ -511,12 +502,11 @@ impl RowReader<'_> {
             .ok()?
             .unwrap_or(0.0);
         if addl > 0.0 && ii <= 0.0 {
-            let column = self.columns.name(Role::Ii).to_string();
-            let value = self.field(f, Role::Ii).unwrap_or("").to_string();
-            self.error(
-                f.line,
-                &column,
-                Some(&value),
+            let value = self.field(f, Role::Ii).unwrap_or("");
+            self.role_error(
+                f,
+                Role::Ii,
+                Some(value),
                 format!("a positive interdose interval on a record with ADDL = {addl}"),
             );
             return None;

@@ -274,6 +274,29 @@ pub(super) fn segment_ends(breaks: &mut Vec<f64>, t0: f64, t_end: f64) {
     }
 }
 
+/// The span of a solve and the ends of its smooth segments: t0 is the earliest of time
+/// 0, the first output time and the first event, t_end the last output time (t0 when
+/// none is later); `breaks`, holding the stops, receives the event times, the infusion
+/// ends and the covariate changes and is reduced by [`segment_ends`]. `events` gives
+/// the (time, duration) of each event. Returns (t0, t_end).
+pub(super) fn solve_segments(
+    breaks: &mut Vec<f64>,
+    times: &[f64],
+    events: impl Iterator<Item = (f64, f64)> + Clone,
+    varying: &[(Slot, &[(f64, CovariateValue)])],
+) -> (f64, f64) {
+    let t_first = times.first().copied().unwrap_or(0.0);
+    let t0 = events.clone().map(|e| e.0).fold(t_first.min(0.0), f64::min);
+    let t_end = times.last().copied().unwrap_or(t0).max(t0);
+    breaks.extend(events.clone().map(|e| e.0));
+    breaks.extend(events.filter(|e| e.1 > 0.0).map(|e| e.0 + e.1));
+    for (_, steps) in varying {
+        breaks.extend(steps.iter().skip(1).map(|s| s.0));
+    }
+    segment_ends(breaks, t0, t_end);
+    (t0, t_end)
+}
+
 /// The next representable f64 above a finite x.
 pub(super) fn next_up(x: f64) -> f64 {
     if x == 0.0 {
@@ -663,17 +686,10 @@ impl Model {
                 events.push((d.time, state, amount, duration));
             }
         }
-        let t_first = times.first().copied().unwrap_or(0.0);
-        let t0 = events.iter().map(|e| e.0).fold(t_first.min(0.0), f64::min);
-        let t_end = times.last().copied().unwrap_or(t0).max(t0);
         breaks.clear();
         breaks.extend(code.stop_slots.iter().map(|k| slots[*k as usize]));
-        breaks.extend(events.iter().map(|e| e.0));
-        breaks.extend(events.iter().filter(|e| e.3 > 0.0).map(|e| e.0 + e.3));
-        for (_, steps) in varying {
-            breaks.extend(steps.iter().skip(1).map(|s| s.0));
-        }
-        segment_ends(breaks, t0, t_end);
+        let event_spans = events.iter().map(|e| (e.0, e.3));
+        let (t0, t_end) = solve_segments(breaks, times, event_spans, varying);
         if !varying.is_empty() {
             self.covariates_at(slots, varying, t0)?;
         }

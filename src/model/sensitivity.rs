@@ -35,7 +35,7 @@ use super::derive::{Differentiator, Var};
 use super::error::{Located, Pos};
 use super::model::Model;
 use super::parser::parse;
-use super::predict::{dose_context, open_segment, segment_ends, set_covariates};
+use super::predict::{dose_context, open_segment, set_covariates, solve_segments};
 use super::resolve::Decls;
 use super::spec::{Individual, PredictError};
 use super::vm::Slot;
@@ -482,9 +482,6 @@ impl Model {
                 events.push((d.time, state, d.amount * scale, duration, damount));
             }
         }
-        let t_first = times.first().copied().unwrap_or(0.0);
-        let t0 = events.iter().map(|e| e.0).fold(t_first.min(0.0), f64::min);
-        let t_end = times.last().copied().unwrap_or(t0).max(t0);
         let stops: Vec<(f64, Vec<f64>)> = code
             .stops
             .iter()
@@ -496,12 +493,8 @@ impl Model {
             })
             .collect();
         let mut breaks: Vec<f64> = stops.iter().map(|x| x.0).collect();
-        breaks.extend(events.iter().map(|e| e.0));
-        breaks.extend(events.iter().filter(|e| e.3 > 0.0).map(|e| e.0 + e.3));
-        for (_, steps) in varying {
-            breaks.extend(steps.iter().skip(1).map(|s| s.0));
-        }
-        segment_ends(&mut breaks, t0, t_end);
+        let event_spans = events.iter().map(|e| (e.0, e.3));
+        let (t0, t_end) = solve_segments(&mut breaks, times, event_spans, varying);
         if !varying.is_empty() {
             covariates_at(code, s, varying, t0);
         }

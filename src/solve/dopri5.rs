@@ -29,7 +29,7 @@
 
 use super::auto::{NONSTIFF_RUN, STIFF_EDGE};
 use super::step::{StepControl, Stepper, Trial};
-use super::{error_norm, first_non_finite, zeroed, OdeSystem, Segment, SolveError, SolveStats};
+use super::{zeroed, OdeSystem, Segment, SolveError, SolveStats};
 
 const C2: f64 = 0.2;
 const C3: f64 = 0.3;
@@ -201,19 +201,8 @@ impl Stepper for Workspace {
     ) -> Trial {
         self.stages(sys, t, h, y);
         stats.rhs_evals += 6;
-        let bad = first_non_finite(&self.err)
-            .or_else(|| first_non_finite(&self.y1))
-            .or_else(|| first_non_finite(&self.k[6]));
-        match bad {
-            Some(state) => Trial::NonFinite(state),
-            None => Trial::Estimated(error_norm(
-                &self.err,
-                y,
-                &self.y1,
-                seg.options.rtol,
-                seg.options.atol,
-            )),
-        }
+        // k7, the next step's first stage, must be finite too
+        Trial::measured(&self.err, y, &self.y1, &[&self.k[6]], seg)
     }
 
     /// Stability-bound: h·|λ| beyond [`STIFF_EDGE`].

@@ -46,7 +46,7 @@
 use super::auto::NONSTIFF_EDGE;
 use super::linalg::{lu_factor, lu_solve};
 use super::step::{StepControl, Stepper, Trial};
-use super::{error_norm, first_non_finite, zeroed, OdeSystem, Segment, SolveError, SolveStats};
+use super::{first_non_finite, zeroed, OdeSystem, Segment, SolveError, SolveStats};
 
 const GAMMA: f64 = 0.25;
 const C2: f64 = 0.386;
@@ -336,17 +336,7 @@ impl Stepper for Workspace {
         self.stages(sys, t, h, y);
         stats.rhs_evals += 5;
 
-        let bad = first_non_finite(&self.k[5]).or_else(|| first_non_finite(&self.ynew));
-        match bad {
-            Some(state) => Trial::NonFinite(state),
-            None => Trial::Estimated(error_norm(
-                &self.k[5],
-                y,
-                &self.ynew,
-                seg.options.rtol,
-                seg.options.atol,
-            )),
-        }
+        Trial::measured(&self.k[5], y, &self.ynew, &[], seg)
     }
 
     /// Non-stiff: Dopri5 would be stable at the next step size (a run of such steps in a

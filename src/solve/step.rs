@@ -25,7 +25,7 @@
 //! Equations I.* 2nd ed., Springer 1993.
 
 use super::auto::StiffnessWatch;
-use super::{first_non_finite, Finish, OdeSystem, Segment, SolveError, SolveStats};
+use super::{error_norm, first_non_finite, Finish, OdeSystem, Segment, SolveError, SolveStats};
 
 /// The outcome of one trial step.
 pub(crate) enum Trial {
@@ -35,6 +35,28 @@ pub(crate) enum Trial {
     NonFinite(usize),
     /// The iteration matrix could not be factored.
     Singular,
+}
+
+impl Trial {
+    /// The outcome of a computed step from `y` to `y1` with local error estimate `err`:
+    /// non-finite at the first non-finite entry of `err`, then `y1`, then each of
+    /// `also`; else the error norm of HNW 1993 eq. (II.4.11) ([`error_norm`]) with the
+    /// segment's tolerances.
+    pub(crate) fn measured(
+        err: &[f64],
+        y: &[f64],
+        y1: &[f64],
+        also: &[&[f64]],
+        seg: &Segment<'_>,
+    ) -> Trial {
+        let bad = first_non_finite(err)
+            .or_else(|| first_non_finite(y1))
+            .or_else(|| also.iter().find_map(|v| first_non_finite(v)));
+        match bad {
+            Some(state) => Trial::NonFinite(state),
+            None => Trial::Estimated(error_norm(err, y, y1, seg.options.rtol, seg.options.atol)),
+        }
+    }
 }
 
 /// A step-size controller: the next step from the error norm of the last trial.

@@ -244,6 +244,36 @@ pub fn all_diagnostics<M: Predict + ?Sized>(
         .collect()
 }
 
+/// The diagnostics of a population estimate.
+pub struct EstimateDiagnostics {
+    /// Per-subject diagnostics (problem subject order).
+    pub subjects: Vec<RecordDiagnostics>,
+    /// η-shrinkage (%) per η.
+    pub eta_shrinkage: Vec<Option<f64>>,
+    /// ε-shrinkage (%).
+    pub eps_shrinkage: Option<f64>,
+}
+
+/// [`all_diagnostics`] at the estimate (ψ, Ω) with the subjects' η `etas`, and the η-
+/// and ε-shrinkage (module docs).
+pub fn estimate_diagnostics<M: Predict + ?Sized>(
+    problem: &PopulationProblem<'_, M>,
+    psi: &[f64],
+    omega: &DMatrix<f64>,
+    etas: &[Vec<f64>],
+    replicates: usize,
+    seed: u64,
+) -> EstimateDiagnostics {
+    let subjects = all_diagnostics(problem, psi, omega, etas, replicates, seed);
+    let eta_shrinkage = eta_shrinkage(etas, omega);
+    let eps_shrinkage = eps_shrinkage(&subjects);
+    EstimateDiagnostics {
+        subjects,
+        eta_shrinkage,
+        eps_shrinkage,
+    }
+}
+
 /// Sample SD (n − 1).
 fn sd(v: &[f64]) -> Option<f64> {
     if v.len() < 2 {

@@ -456,8 +456,7 @@ fn exact_sensitivities<M: Predict + ?Sized>(
     eta: &[f64],
 ) -> Result<Sensitivities, String> {
     let params = c.model.parameters();
-    let mut base = c.pop.map.base.clone();
-    c.pop.typical_into(c.model, c.psi, &mut base);
+    let base = c.pop.typical(c.model, c.psi);
     let theta = c.theta(eta);
     let r = c.records;
     let (n, np, d) = (r.len(), theta.len(), eta.len());

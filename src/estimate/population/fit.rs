@@ -8,7 +8,7 @@ use nalgebra::DMatrix;
 use super::covariance::{
     r_matrix, r_matrix_from_gradients, uncertainty, CovarianceKind, PopulationUncertainty,
 };
-use super::diagnostics::{all_diagnostics, eps_shrinkage, eta_shrinkage, RecordDiagnostics};
+use super::diagnostics::{estimate_diagnostics, RecordDiagnostics};
 use super::ebe::Approximation;
 use super::foce::{minimise, FoceSettings, Iteration, OuterResult};
 use super::foce_gradient;
@@ -157,8 +157,7 @@ pub fn fit_population<'a, M: Predict + ?Sized>(
         .ok_or("the initial Ω is not positive definite")?;
     let outer = minimise(&problem, &x0, &options.settings, observer)?;
     let values = problem.pop.unpack(&outer.x);
-    let mut theta = problem.pop.map.base.clone();
-    problem.pop.typical_into(model, &values.psi, &mut theta);
+    let theta = problem.pop.typical(model, &values.psi);
     let etas: Vec<Vec<f64>> = outer
         .evaluation
         .modes
@@ -182,7 +181,7 @@ pub fn fit_population<'a, M: Predict + ?Sized>(
             .and_then(|centre| r_matrix(&problem, &outer.x, centre.neg2ll, &etas, options.r_step))
             .and_then(|r| uncertainty(&problem, &outer.x, &r, &outer.subject_gradients, kind)),
     };
-    let diagnostics = all_diagnostics(
+    let diagnostics = estimate_diagnostics(
         &problem,
         &values.psi,
         &values.omega,
@@ -190,17 +189,15 @@ pub fn fit_population<'a, M: Predict + ?Sized>(
         options.npde_replicates,
         options.seed,
     );
-    let eta_shrink = eta_shrinkage(&etas, &values.omega);
-    let eps_shrink = eps_shrinkage(&diagnostics);
     Ok(PopulationFit {
         problem,
         psi: values.psi,
         omega: values.omega,
         theta,
         uncertainty,
-        diagnostics,
-        eta_shrinkage: eta_shrink,
-        eps_shrinkage: eps_shrink,
+        diagnostics: diagnostics.subjects,
+        eta_shrinkage: diagnostics.eta_shrinkage,
+        eps_shrinkage: diagnostics.eps_shrinkage,
         outer,
     })
 }

@@ -254,6 +254,13 @@ impl PopulationModel {
         self.map.clamp(&mut x[..nt]);
     }
 
+    /// The population (typical) natural-scale parameter vector at ψ.
+    pub fn typical<M: Predict + ?Sized>(&self, model: &M, psi: &[f64]) -> Vec<f64> {
+        let mut theta = self.map.base.clone();
+        self.typical_into(model, psi, &mut theta);
+        theta
+    }
+
     /// The population (typical) natural-scale parameter vector at ψ into `theta`.
     pub fn typical_into<M: Predict + ?Sized>(&self, model: &M, psi: &[f64], theta: &mut [f64]) {
         self.map.theta_into(model, psi, theta);

@@ -14,7 +14,6 @@ use super::stats::points_and_lowess;
 use super::table::Table;
 use super::{Figure, PlotError};
 use crate::report::OutputDir;
-use crate::simulate::percentile::{type7, PERCENTILES};
 
 /// Most distinct integer values of a covariate drawn as categories.
 pub const MAX_LEVELS: usize = 5;
@@ -134,15 +133,7 @@ fn categorical(p: &mut Panel, t: &Table, c: usize, e: usize, levels: &[String]) 
             .map(|(i, &y)| (k as f64 + 0.3 * ((i as f64 * 0.618_034).fract() - 0.5), y))
             .collect();
         v.sort_by(f64::total_cmp);
-        let q: Option<Vec<f64>> = PERCENTILES.iter().map(|&p| type7(&v, p)).collect();
-        if let Some(q) = q {
-            p.layers.push(Layer::Box {
-                x: k as f64,
-                half_width: 0.3,
-                q: [q[0], q[1], q[2], q[3], q[4]],
-                colour: colour(k),
-            });
-        }
+        p.layers.extend(Layer::category_box(&v, k));
         p.layers.push(Layer::Points {
             xy,
             marker: Marker::Ring,

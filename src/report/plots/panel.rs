@@ -14,6 +14,8 @@ use plotters::coord::ranged1d::{AsRangedCoord, ValueFormatter};
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
+use crate::simulate::percentile::{type7, PERCENTILES};
+
 /// A triangle pointing down, in pixels around a point.
 const TRIANGLE: [(i32, i32); 3] = [(-4, -3), (4, -3), (0, 4)];
 
@@ -124,6 +126,20 @@ pub enum Layer {
     },
     /// A note in the top-left corner of the plotting area.
     Note(String),
+}
+
+impl Layer {
+    /// The box of category `k` (at x = k, half width 0.3, in its colour) from `sorted`
+    /// values: their [`PERCENTILES`] by type 7; `None` without values.
+    pub fn category_box(sorted: &[f64], k: usize) -> Option<Layer> {
+        let q: Option<Vec<f64>> = PERCENTILES.iter().map(|&p| type7(sorted, p)).collect();
+        q.map(|q| Layer::Box {
+            x: k as f64,
+            half_width: 0.3,
+            q: [q[0], q[1], q[2], q[3], q[4]],
+            colour: colour(k),
+        })
+    }
 }
 
 /// One panel of a figure.

@@ -11,7 +11,6 @@ use super::panel::{colour, number, Layer, Panel};
 use super::table::Table;
 use super::{Figure, PlotError};
 use crate::report::OutputDir;
-use crate::simulate::percentile::type7;
 
 /// Endpoints drawn, with their axis titles and whether the axis is logarithmic.
 const ENDPOINTS: [(&str, &str, bool); 4] = [
@@ -132,18 +131,7 @@ fn endpoints(t: &Table) -> Result<Option<Figure>, PlotError> {
                     .filter(|v| !log || *v > 0.0)
                     .collect();
                 v.sort_by(f64::total_cmp);
-                let qs: Option<Vec<f64>> = [0.05, 0.25, 0.5, 0.75, 0.95]
-                    .iter()
-                    .map(|&p| type7(&v, p))
-                    .collect();
-                if let Some(qs) = qs {
-                    p.layers.push(Layer::Box {
-                        x: k as f64,
-                        half_width: 0.3,
-                        q: [qs[0], qs[1], qs[2], qs[3], qs[4]],
-                        colour: colour(k),
-                    });
-                }
+                p.layers.extend(Layer::category_box(&v, k));
             }
             if !p.layers.is_empty() {
                 panels.push(p);

@@ -33,9 +33,7 @@ use crate::data::{Analyte, Dataset};
 use crate::estimate::population::covariance::{
     r_matrix, uncertainty, CovarianceKind, PopulationUncertainty,
 };
-use crate::estimate::population::diagnostics::{
-    all_diagnostics, eps_shrinkage, eta_shrinkage, RecordDiagnostics,
-};
+use crate::estimate::population::diagnostics::{estimate_diagnostics, RecordDiagnostics};
 use crate::estimate::population::foce::gradient;
 use crate::estimate::population::objective::{Evaluation, PopulationProblem};
 use crate::estimate::population::population_problem;
@@ -294,7 +292,7 @@ pub fn fit_saem<'a, M: Predict + ?Sized>(
         }
         other => other,
     };
-    let diagnostics = all_diagnostics(
+    let diagnostics = estimate_diagnostics(
         &problem,
         &saem.psi,
         &saem.omega,
@@ -302,10 +300,7 @@ pub fn fit_saem<'a, M: Predict + ?Sized>(
         options.npde_replicates,
         set.seed,
     );
-    let eta_shrink = eta_shrinkage(&etas, &saem.omega);
-    let eps_shrink = eps_shrinkage(&diagnostics);
-    let mut theta = problem.pop.map.base.clone();
-    problem.pop.typical_into(model, &saem.psi, &mut theta);
+    let theta = problem.pop.typical(model, &saem.psi);
     let params = model.parameters();
     let eta_names: Vec<String> = problem
         .pop
@@ -330,9 +325,9 @@ pub fn fit_saem<'a, M: Predict + ?Sized>(
         importance,
         uncertainty,
         se_fallback,
-        diagnostics,
-        eta_shrinkage: eta_shrink,
-        eps_shrinkage: eps_shrink,
+        diagnostics: diagnostics.subjects,
+        eta_shrinkage: diagnostics.eta_shrinkage,
+        eps_shrinkage: diagnostics.eps_shrinkage,
         warnings,
         post_evaluations,
     })
