@@ -292,11 +292,12 @@ impl<'a, M: Predict + ?Sized> Objective<'a, M> {
         let np = theta.len();
         jac.resize(pred.len() * np, 0.0);
         grad_theta.resize(np, 0.0);
-        self.model.predict_jacobian(
+        self.model.predict_jacobian_of(
             theta,
             &self.individual,
             &self.records.times,
             &self.records.outputs,
+            &self.map.free,
             pred,
             jac,
         )?;

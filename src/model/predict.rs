@@ -349,7 +349,21 @@ impl Predict for Model {
         out: &mut [f64],
         jac: &mut [f64],
     ) -> Result<(), PredictError> {
-        self.predict_sensitivities(theta, individual, times, outputs, out, jac)
+        self.predict_sensitivities(theta, individual, times, outputs, None, out, jac)
+            .map(|_| ())
+    }
+
+    fn predict_jacobian_of(
+        &self,
+        theta: &[f64],
+        individual: &Individual<'_>,
+        times: &[f64],
+        outputs: &[usize],
+        wanted: &[usize],
+        out: &mut [f64],
+        jac: &mut [f64],
+    ) -> Result<(), PredictError> {
+        self.predict_sensitivities(theta, individual, times, outputs, Some(wanted), out, jac)
             .map(|_| ())
     }
 

@@ -201,9 +201,12 @@ const RESET: usize = usize::MAX;
 /// A dose event: time, state (or [`RESET`]), amount, duration, ∂amount/∂θ.
 type Event = (f64, usize, f64, f64, Vec<f64>);
 
-/// The augmented system (y, S) seen by the solver; S row-major n × p after y.
+/// The augmented system (y, S) seen by the solver; S row-major n × p after y, its p
+/// columns those of the structural parameters `cols` (positions in
+/// [`SensitivityCode::params`]).
 struct Augmented<'a> {
     code: &'a SensitivityCode,
+    cols: &'a [usize],
     slots: &'a mut [f64],
     rates: &'a [f64],
     drates: &'a [f64],
@@ -216,6 +219,7 @@ struct Augmented<'a> {
 impl<'a> Augmented<'a> {
     fn new(
         code: &'a SensitivityCode,
+        cols: &'a [usize],
         slots: &'a mut [f64],
         (rates, drates): (&'a [f64], &'a [f64]),
         n: usize,
@@ -224,6 +228,7 @@ impl<'a> Augmented<'a> {
     ) -> Self {
         Augmented {
             code,
+            cols,
             slots,
             rates,
             drates,
@@ -254,12 +259,12 @@ impl<'a> Augmented<'a> {
 
 impl OdeSystem for Augmented<'_> {
     fn dim(&self) -> usize {
-        self.n * (1 + self.code.params.len())
+        self.n * (1 + self.cols.len())
     }
 
     fn rhs(&mut self, t: f64, z: &[f64], dz: &mut [f64]) {
         self.evaluate(t, z, self.range);
-        let (n, p) = (self.n, self.code.params.len());
+        let (n, p, all) = (self.n, self.cols.len(), self.code.params.len());
         let (c, s) = (self.code, &*self.slots);
         let sens = &z[n..];
         let (dy, dsens) = dz.split_at_mut(n);
@@ -267,8 +272,8 @@ impl OdeSystem for Augmented<'_> {
             *d = s[c.f[i] as usize] + self.rates[i];
         }
         for i in 0..n {
-            for k in 0..p {
-                let mut acc = s[c.fp[i * p + k] as usize] + self.drates[i * p + k];
+            for (k, &col) in self.cols.iter().enumerate() {
+                let mut acc = s[c.fp[i * all + col] as usize] + self.drates[i * p + k];
                 for j in 0..n {
                     acc += s[c.jac[i * n + j] as usize] * sens[j * p + k];
                 }
@@ -298,7 +303,7 @@ impl OdeSystem for Augmented<'_> {
     /// n + 1 evaluations of the derivative program instead of n(1 + p) of the augmented
     /// right-hand side.
     fn jacobian(&mut self, t: f64, z: &[f64], jac: &mut [f64]) -> bool {
-        let (n, p) = (self.n, self.code.params.len());
+        let (n, p) = (self.n, self.cols.len());
         let m = n * (1 + p);
         jac.iter_mut().for_each(|x| *x = 0.0);
         let mut base = vec![0.0; m];
@@ -340,16 +345,20 @@ impl Model {
             .map_err(|m| self.input_error(format!("derivatives could not be compiled: {m}")))
     }
 
-    /// Predictions and their exact derivatives with respect to every parameter (natural
-    /// scale): `jac[i * theta.len() + k] = ∂out[i]/∂θ_k` (module docs). Returns the
-    /// solver's work on the augmented system (zero for a closed form), also added to
-    /// [`Model::solver_totals`].
+    /// Predictions and their exact derivatives with respect to the parameters `wanted`
+    /// (indices into θ; `None`: every parameter), natural scale:
+    /// `jac[i * theta.len() + k] = ∂out[i]/∂θ_k`, 0 for a parameter not wanted (module
+    /// docs). Only the sensitivity equations of the wanted structural parameters are
+    /// solved: n(1 + w) equations instead of n(1 + p). Returns the solver's work on the
+    /// augmented system (zero for a closed form), also added to [`Model::solver_totals`].
+    #[allow(clippy::too_many_arguments)]
     pub fn predict_sensitivities(
         &self,
         theta: &[f64],
         individual: &Individual<'_>,
         times: &[f64],
         outputs: &[usize],
+        wanted: Option<&[usize]>,
         out: &mut [f64],
         jac: &mut [f64],
     ) -> Result<SolveStats, PredictError> {
@@ -363,6 +372,10 @@ impl Model {
             )));
         }
         let code = self.sensitivity_code()?;
+        // The columns of S: positions in code.params of the wanted parameters.
+        let cols: Vec<usize> = (0..code.params.len())
+            .filter(|&k| wanted.is_none_or(|w| w.contains(&code.params[k])))
+            .collect();
         jac.iter_mut().for_each(|x| *x = 0.0);
         let mut s = code.template.clone();
         for (x, slot) in theta.iter().zip(&code.param_slots) {
@@ -389,24 +402,35 @@ impl Model {
                     covariates_at(code, &mut s, &varying, times[i]);
                 }
                 let row = &mut jac[i * theta.len()..(i + 1) * theta.len()];
-                out[i] =
-                    self.output_sens(code, &mut s, outputs[i], times[i], &[], individual, row)?;
+                out[i] = self.output_sens(
+                    code,
+                    &cols,
+                    &mut s,
+                    outputs[i],
+                    times[i],
+                    &[],
+                    individual,
+                    row,
+                )?;
             }
             return Ok(SolveStats::default());
         }
-        let stats =
-            self.ode_sensitivities(code, &mut s, &varying, individual, times, outputs, out, jac)?;
+        let stats = self.ode_sensitivities(
+            code, &cols, &mut s, &varying, individual, times, outputs, out, jac,
+        )?;
         if let Ok(mut totals) = self.solver_totals.lock() {
             totals.add(&stats);
         }
         Ok(stats)
     }
 
-    /// Output `o` at t with states y and sensitivities S = y[n..] into `row`.
+    /// Output `o` at t with states y and sensitivities S = y[n..] (columns `cols`) into
+    /// `row`.
     #[allow(clippy::too_many_arguments)]
     fn output_sens(
         &self,
         code: &SensitivityCode,
+        cols: &[usize],
         s: &mut [f64],
         o: usize,
         t: f64,
@@ -415,7 +439,7 @@ impl Model {
         row: &mut [f64],
     ) -> Result<f64, PredictError> {
         let n = self.states.len();
-        let p = code.params.len();
+        let p = cols.len();
         s[T_SLOT] = t;
         s[TC_SLOT] = t;
         (s[TAD_SLOT], s[LAST_DOSE_SLOT]) = dose_context(individual.doses, t);
@@ -425,12 +449,12 @@ impl Model {
         }
         let (routine, value, dy, dp) = &code.outputs[o];
         routine.run(s);
-        for (k, &param) in code.params.iter().enumerate() {
-            let mut d = s[dp[k] as usize];
+        for (k, &col) in cols.iter().enumerate() {
+            let mut d = s[dp[col] as usize];
             for j in 0..n {
                 d += s[dy[j] as usize] * z[n + j * p + k];
             }
-            row[param] = d;
+            row[code.params[col]] = d;
         }
         let v = s[*value as usize];
         if !v.is_finite() || row.iter().any(|x| !x.is_finite()) {
@@ -447,6 +471,7 @@ impl Model {
     fn ode_sensitivities(
         &self,
         code: &SensitivityCode,
+        cols: &[usize],
         s: &mut [f64],
         varying: &[(Slot, &[(f64, CovariateValue)])],
         individual: &Individual<'_>,
@@ -456,7 +481,7 @@ impl Model {
         jac: &mut [f64],
     ) -> Result<SolveStats, PredictError> {
         let n = self.states.len();
-        let p = code.params.len();
+        let (p, all) = (cols.len(), code.params.len());
         let m = n * (1 + p);
         let np = self.parameters.len();
         let mut events: Vec<Event> = Vec::new();
@@ -473,7 +498,7 @@ impl Model {
                 let (scale, dscale) = match code.doses.iter().find(|x| x.0 == state) {
                     Some((_, slot, sens)) => (
                         s[*slot as usize],
-                        sens.iter().map(|k| s[*k as usize]).collect(),
+                        cols.iter().map(|&k| s[sens[k] as usize]).collect(),
                     ),
                     None => (1.0, vec![0.0; p]),
                 };
@@ -488,7 +513,7 @@ impl Model {
             .map(|(k, sens)| {
                 (
                     s[*k as usize],
-                    sens.iter().map(|j| s[*j as usize]).collect(),
+                    cols.iter().map(|&j| s[sens[j] as usize]).collect(),
                 )
             })
             .collect();
@@ -499,7 +524,12 @@ impl Model {
             covariates_at(code, s, varying, t0);
         }
         let mut z: Vec<f64> = code.init.iter().map(|k| s[*k as usize]).collect();
-        z.extend(code.init_sens.iter().map(|k| s[*k as usize]));
+        for i in 0..n {
+            z.extend(
+                cols.iter()
+                    .map(|&k| s[code.init_sens[i * all + k] as usize]),
+            );
+        }
         let init = z.clone();
         let mut rates = vec![0.0; n];
         let mut drates = vec![0.0; n * p];
@@ -517,7 +547,7 @@ impl Model {
                 .map(|x| &x.1)
                 .collect();
             if !jump.is_empty() {
-                Augmented::new(code, s, (&rates, &drates), n, range, floor).state_rates(
+                Augmented::new(code, cols, s, (&rates, &drates), n, range, floor).state_rates(
                     t,
                     &z,
                     range,
@@ -531,7 +561,7 @@ impl Model {
             if !jump.is_empty() {
                 let end = breaks.get(bi).copied().unwrap_or(t_end).max(t);
                 let after = open_segment(t, end);
-                Augmented::new(code, s, (&rates, &drates), n, after, floor).state_rates(
+                Augmented::new(code, cols, s, (&rates, &drates), n, after, floor).state_rates(
                     t,
                     &z,
                     after,
@@ -548,7 +578,8 @@ impl Model {
             }
             while k < times.len() && times[k] <= t {
                 let row = &mut jac[k * np..(k + 1) * np];
-                out[k] = self.output_sens(code, s, outputs[k], times[k], &z, individual, row)?;
+                out[k] =
+                    self.output_sens(code, cols, s, outputs[k], times[k], &z, individual, row)?;
                 k += 1;
             }
             if bi == breaks.len() || t >= t_end {
@@ -561,7 +592,7 @@ impl Model {
             }
             let j = k + times[k..].iter().take_while(|x| **x < next).count();
             range = open_segment(t, next);
-            let mut sys = Augmented::new(code, s, (&rates, &drates), n, range, floor);
+            let mut sys = Augmented::new(code, cols, s, (&rates, &drates), n, range, floor);
             let base = k;
             let mut sink = |i: usize, zi: &[f64]| {
                 zs[(base + i) * m..(base + i + 1) * m].copy_from_slice(zi);
@@ -577,7 +608,8 @@ impl Model {
             for i in k..j {
                 let zi = zs[i * m..(i + 1) * m].to_vec();
                 let row = &mut jac[i * np..(i + 1) * np];
-                out[i] = self.output_sens(code, s, outputs[i], times[i], &zi, individual, row)?;
+                out[i] =
+                    self.output_sens(code, cols, s, outputs[i], times[i], &zi, individual, row)?;
             }
             k = j;
             t = next;

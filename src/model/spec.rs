@@ -197,6 +197,31 @@ pub trait Predict: Send + Sync {
         Ok(())
     }
 
+    /// [`Predict::predict_jacobian`] where only the columns of the parameters `wanted`
+    /// (indices into θ) are needed: the others are 0. A model with exact derivatives
+    /// solves only the sensitivity equations of the wanted parameters; by default every
+    /// column is computed and the others cleared.
+    #[allow(clippy::too_many_arguments)]
+    fn predict_jacobian_of(
+        &self,
+        theta: &[f64],
+        individual: &Individual<'_>,
+        times: &[f64],
+        outputs: &[usize],
+        wanted: &[usize],
+        out: &mut [f64],
+        jac: &mut [f64],
+    ) -> Result<(), PredictError> {
+        self.predict_jacobian(theta, individual, times, outputs, out, jac)?;
+        let np = theta.len();
+        for (k, x) in jac.iter_mut().enumerate() {
+            if !wanted.contains(&(k % np)) {
+                *x = 0.0;
+            }
+        }
+        Ok(())
+    }
+
     /// Whether [`Predict::predict_jacobian`] is exact (not finite differences).
     fn exact_jacobian(&self) -> bool {
         false

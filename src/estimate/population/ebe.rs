@@ -350,7 +350,7 @@ impl<M: Predict + ?Sized> Conditional<'_, M> {
     /// symmetrised); otherwise central second differences of O (2d² + 1 solves, steps
     /// ε^¼·max(1, |η_k|), error O(ε^½)).
     fn hessian(&self, eta: &[f64], f0: f64) -> Result<DMatrix<f64>, String> {
-        if exact_sensitivities_used(self, eta.len()) {
+        if self.model.exact_jacobian() {
             return self.hessian_from_gradients(eta);
         }
         let d = eta.len();
@@ -429,25 +429,19 @@ const FINAL_DECREMENT: f64 = 1e-12;
 /// The derivative source: F, s and their sensitivities to η at η. From the model's
 /// exact prediction Jacobian ∂f/∂θ ([`Predict::predict_jacobian`]: symbolic derivatives
 /// and forward sensitivities) by the chain rule ∂F/∂η_k = g′(f)·∂f/∂θ_i·dθ_i/dη_k, θ_i
-/// the parameter of η_k (0 where ψ + η is clamped at a bound); otherwise by central
-/// differences with steps ε^⅓·max(1, |η_k|) (Nocedal & Wright 2006 §8.1). The exact
-/// Jacobian carries a column for every parameter of the model, so it is used when the
-/// model has at most 2d + 2 parameters (d η): beyond that, the 2d + 1 solves of the
-/// differences cost less than one solve with all the sensitivities.
+/// the parameter of η_k (0 where ψ + η is clamped at a bound), with the sensitivity
+/// equations of the η's parameters only ([`Predict::predict_jacobian_of`]: n(1 + d)
+/// equations for n states); otherwise by central differences with steps
+/// ε^⅓·max(1, |η_k|) (Nocedal & Wright 2006 §8.1).
 pub fn sensitivities<M: Predict + ?Sized>(
     c: &Conditional<'_, M>,
     eta: &[f64],
 ) -> Result<Sensitivities, String> {
-    if exact_sensitivities_used(c, eta.len()) {
+    if c.model.exact_jacobian() {
         exact_sensitivities(c, eta)
     } else {
         difference_sensitivities(c, eta)
     }
-}
-
-/// Whether [`sensitivities`] uses the exact prediction Jacobian for `d` η.
-fn exact_sensitivities_used<M: Predict + ?Sized>(c: &Conditional<'_, M>, d: usize) -> bool {
-    c.model.exact_jacobian() && c.model.parameters().len() <= 2 * d + 2
 }
 
 /// [`sensitivities`] from the exact prediction Jacobian.
@@ -463,11 +457,12 @@ fn exact_sensitivities<M: Predict + ?Sized>(
     let mut pred = vec![0.0; n];
     let mut jac = vec![0.0; n * np];
     c.model
-        .predict_jacobian(
+        .predict_jacobian_of(
             &theta,
             &c.individual,
             &r.times,
             &r.outputs,
+            &c.pop.eta_params,
             &mut pred,
             &mut jac,
         )

@@ -182,11 +182,12 @@ impl<M: Predict + ?Sized> SubjectEval<'_, M> {
         let mut jac = vec![0.0; r.len() * theta.len()];
         self.problem
             .model
-            .predict_jacobian(
+            .predict_jacobian_of(
                 theta,
                 &individual,
                 &r.times,
                 &r.outputs,
+                &self.problem.pop.map.free,
                 &mut pred,
                 &mut jac,
             )
