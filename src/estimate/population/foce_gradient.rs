@@ -222,27 +222,20 @@ impl<M: Predict + ?Sized> SubjectEval<'_, M> {
 }
 
 /// T_m = Pᵀ(∂K/∂u_m)P = (∂³L/∂u_m∂η_a∂η_b)_ab for every free parameter m, by central
-/// second differences of the exact ℓ over the η's parameters (steps h_a =
+/// second differences of the exact ℓ over the η's parameters (`on`, their positions
+/// among the free parameters; steps h_a =
 /// `step`·max(1, |ψ_a|)): the diagonal from `sides` (ℓ at ±h_a, from K's differences)
 /// and `centre`, each off-diagonal pair from four more solves. ∂³L is symmetric, so the
 /// second differences of one gradient give every T_m: 2d(d − 1) solves in all.
 fn third_derivatives<M: Predict + ?Sized>(
     at: &SubjectEval<'_, M>,
     psi: &[f64],
-    p: &DMatrix<f64>,
+    on: &[usize],
     step: f64,
     centre: &DVector<f64>,
     sides: &[Option<(DVector<f64>, DVector<f64>)>],
 ) -> Result<Vec<DMatrix<f64>>, String> {
-    let (q, d) = p.shape();
-    // The free parameter of each η.
-    let on: Vec<usize> = (0..d)
-        .map(|e| {
-            (0..q)
-                .find(|&m| p[(m, e)] == 1.0)
-                .expect("P has a 1 per column")
-        })
-        .collect();
+    let (q, d) = (sides.len(), on.len());
     let h: Vec<f64> = on.iter().map(|&m| step * psi[m].abs().max(1.0)).collect();
     let grad_at = |shifts: &[(usize, f64)]| -> Result<DVector<f64>, String> {
         let mut probe = psi.to_vec();
@@ -288,13 +281,18 @@ fn subject_gradient<M: Predict + ?Sized>(
     let params = problem.model.parameters();
     let free = &pop.map.free;
     let (q, d) = (free.len(), eta.len());
-    // P: q × d, η_e on the free parameter of pop.eta_params[e].
+    // The free parameter of each η, and P: q × d, η_e on it.
+    let on: Vec<usize> = pop
+        .eta_params
+        .iter()
+        .map(|&i| {
+            free.iter()
+                .position(|&j| j == i)
+                .expect("an η's parameter is free")
+        })
+        .collect();
     let mut p = DMatrix::zeros(q, d);
-    for (e, &i) in pop.eta_params.iter().enumerate() {
-        let m = free
-            .iter()
-            .position(|&j| j == i)
-            .expect("an η's parameter is free");
+    for (e, &m) in on.iter().enumerate() {
         p[(m, e)] = 1.0;
     }
     let at = SubjectEval { problem, k, eta };
@@ -347,7 +345,7 @@ fn subject_gradient<M: Predict + ?Sized>(
     let m_inv = match laplacian {
         Some(chol) => {
             let m_inv = chol.inverse();
-            let t = third_derivatives(&at, psi, &p, step, &centre.grad, &sides)?;
+            let t = third_derivatives(&at, psi, &on, step, &centre.grad, &sides)?;
             for (am, tm) in a.iter_mut().zip(&t) {
                 *am = 0.5 * (&m_inv * tm).trace();
             }
